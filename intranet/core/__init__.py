@@ -1,0 +1,1 @@
+"""Home pages, health check and the accessibility statement."""

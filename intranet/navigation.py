@@ -1,0 +1,32 @@
+"""The service's areas as the navigation and home pages list them.
+
+Roles are not repeated here: an area is shown to a user exactly when its endpoint's own
+`allow(...)` declaration admits them, so navigation can never drift from access control.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from .auth.access import may_use
+
+
+@dataclass(frozen=True)
+class Area:
+    label: str
+    endpoint: str
+    description: str
+
+
+AREAS: list[Area] = []
+
+
+def register_area(label: str, endpoint: str, description: str) -> None:
+    if all(a.endpoint != endpoint for a in AREAS):
+        AREAS.append(Area(label, endpoint, description))
+
+
+def areas_for(roles) -> list[Area]:
+    views = current_app.view_functions
+    return [a for a in AREAS if a.endpoint in views and may_use(roles, views[a.endpoint])]
