@@ -44,10 +44,15 @@ def create_user_command(username, roles, full_name, email, password_stdin):
 
 
 @click.command("demo-data")
-def demo_data_command():
+@click.option("--if-empty", is_flag=True, help="Do nothing if the database already has users (used by make run).")
+def demo_data_command(if_empty: bool):
     """Create one demo user per role (and each area's demo records); refuses a real database."""
+    from .auth.models import User
     from .demo import load_demo_data, DemoRefused
 
+    if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
+        click.echo("Database already has users; demo data not loaded.")
+        return
     try:
         summary = load_demo_data(current_app.config["DEMO_PASSWORD"])
     except DemoRefused as exc:

@@ -109,7 +109,7 @@ class BatchClock:
         """As ``deadlines`` with each item's pauses ((from, to) epochs, or None)."""
         self._check(received)
         S, s0, due_k, close_e, open_e = self.slot, self.slot0, self._due_k, self._close_e, self._open_e
-        k_lo, D, pos = self.k_lo, self.day_seconds, self.position
+        k_lo, D, pos = self.k_lo, self.day_seconds, self._position_any
         out = []
         for e, ps in zip(received, pauses):
             k = due_k[e // S - s0]
