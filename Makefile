@@ -55,7 +55,7 @@ db: install
 	$(FLASK) demo-data --if-empty
 
 bench: install-dev assets
-	$(BIN)/python bench/http.py
+	$(BIN)/python bench/http_load.py
 
 clean:
 	rm -rf $(VENV) node_modules static/dist

@@ -339,9 +339,10 @@ class Rules:
         """
         if isinstance(day, dt.datetime):
             day = day.date()
-        dates = [d for d, _ in self._versions]
-        i = bisect.bisect_right(dates, day)
-        return self if i == 0 else self._versions[i - 1][1]
+        if not self._versions:
+            return self
+        i = bisect.bisect_right([d for d, _ in self._versions], day)
+        return self._versions[max(i, 1) - 1][1]
 
     def clock(self, name: str) -> Clock:
         try:

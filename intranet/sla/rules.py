@@ -71,7 +71,7 @@ def rules_from_mapping(doc: Any) -> Rules:
     versions = _build_versions(doc, base, errors)
     if errors:
         raise RulesError(errors)
-    base._versions.extend(versions)
+    versions.insert(0, (dt.date.min, base))
     for _, r in versions:
         r._versions.extend(versions)
     return base
