@@ -28,6 +28,7 @@ Calendar (``intranet.sla.calendar``)::
     WorkingCalendar.add_working_days(date, n) -> date
     WorkingCalendar.opens_at(date) / closes_at(date) -> aware datetime
     WorkingCalendar.is_open(dt) -> bool; next_opening(dt) -> aware datetime
+    WorkingCalendar.localize(naive) -> aware local datetime
     WorkingCalendar.working_minutes_between(a, b) -> float
 
 Clocks (``intranet.sla.clocks``); all datetimes aware, results Europe/London::
@@ -40,6 +41,7 @@ Clocks (``intranet.sla.clocks``); all datetimes aware, results Europe/London::
     time_left_text(rules, deadline, now) -> "1 working day 3 hours left" | "2 hours overdue"
     working_minutes_between(rules, start, end) -> float
     format_date(date) / format_time(dt) / format_datetime(dt) -> str
+    parse_local_datetime(rules, "2017-03-10T18:00") -> aware datetime   # ValueError if malformed
 
 Targets (``intranet.sla.targets``)::
 
@@ -58,7 +60,7 @@ or period must be judged by the rules of its own time.
 from .calendar import NonWorkingDay, WorkingCalendar, calendar_for
 from .clocks import (
     Explanation, clock_status, deadline_for, explain_deadline, format_date, format_datetime,
-    format_time, time_left_text, working_minutes_between,
+    format_time, parse_local_datetime, time_left_text, working_minutes_between,
 )
 from .model import STATUSES, Assumption, Clock, Kpi, Rules, Variation
 from .rules import DEFAULT_PATH, RulesError, load_rules, rules_from_mapping
@@ -68,6 +70,6 @@ __all__ = [
     "DEFAULT_PATH", "STATUSES", "Assumption", "Clock", "Explanation", "Kpi", "NonWorkingDay",
     "Rules", "RulesError", "Variation", "WorkingCalendar", "calendar_for", "clock_status",
     "deadline_for", "effective_target", "explain_deadline", "format_date", "format_datetime",
-    "format_time", "load_rules", "rag", "rules_from_mapping", "time_left_text",
+    "format_time", "load_rules", "parse_local_datetime", "rag", "rules_from_mapping", "time_left_text",
     "working_minutes_between",
 ]

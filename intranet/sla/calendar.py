@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator
@@ -175,8 +174,7 @@ class WorkingCalendar:
 
     def non_working_reason(self, day: dt.date) -> NonWorkingDay | None:
         """Why a weekday is closed; None for a working day or a weekend."""
-        self._table_for(day.toordinal())
-        return self._t.named.get(day)
+        return self._table_for(day.toordinal()).named.get(day)
 
     def non_working_weekdays(self, year: int) -> list[NonWorkingDay]:
         """Bank holidays and closures falling on working weekdays of ``year``."""
@@ -205,6 +203,16 @@ class WorkingCalendar:
         if when.tzinfo is None or when.utcoffset() is None:
             raise ValueError("expected an aware datetime (UTC or with an offset), got a naive one")
         return when.astimezone(self.tz)
+
+    def localize(self, naive: dt.datetime) -> dt.datetime:
+        """A wall-clock time typed by a person, as an aware local datetime.
+
+        In the hour that repeats when the clocks go back the earlier one is
+        taken (fold=0); callers who know better pass an offset instead.
+        """
+        if naive.tzinfo is not None:
+            return naive.astimezone(self.tz)
+        return naive.replace(tzinfo=self.tz)
 
     def opens_at(self, day: dt.date) -> dt.datetime:
         return dt.datetime.combine(day, self.open_time, tzinfo=self.tz)

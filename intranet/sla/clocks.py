@@ -31,7 +31,7 @@ from .model import Clock, Rules
 
 __all__ = [
     "Explanation", "deadline_for", "explain_deadline", "clock_status", "time_left_text",
-    "working_minutes_between", "format_date", "format_time", "format_datetime",
+    "working_minutes_between", "format_date", "format_time", "format_datetime", "parse_local_datetime",
 ]
 
 Pause = tuple[dt.datetime, "dt.datetime | None"]
@@ -63,6 +63,19 @@ def format_time(when: dt.datetime | dt.time) -> str:
 
 def format_datetime(when: dt.datetime) -> str:
     return f"{format_date(when.date())} {format_time(when)}"
+
+
+def parse_local_datetime(rules: Rules, text: str) -> dt.datetime:
+    """``YYYY-MM-DDTHH:MM`` (local, as the CLI and the web form take it), or
+    with a UTC offset; ValueError with a one-line message otherwise."""
+    value = text.strip()
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace(" ", "T", 1))
+    except ValueError:
+        raise ValueError(f"expected a date and time YYYY-MM-DDTHH:MM, got {text!r}") from None
+    if len(value) < 16:
+        raise ValueError(f"expected a date and time YYYY-MM-DDTHH:MM, got {text!r}")
+    return calendar_for(rules.calendar).localize(parsed)
 
 
 # --------------------------------------------------------------------------

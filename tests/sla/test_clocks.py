@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from intranet.sla.clocks import (
-    clock_status, deadline_for, explain_deadline, time_left_text, working_minutes_between,
+    clock_status, deadline_for, explain_deadline, parse_local_datetime, time_left_text,
+    working_minutes_between,
 )
 
 from .conftest import LONDON, london
@@ -220,3 +221,18 @@ def test_time_left_text(rules, now, text):
 
 def test_working_minutes_helper(rules):
     assert working_minutes_between(rules, london("2017-03-10 16:00"), london("2017-03-13 09:00")) == 90
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2017-03-10T18:00", "2017-03-10 18:00"),
+    ("2017-06-06T11:00", "2017-06-06 11:00"),
+    ("2017-06-06T10:00+00:00", "2017-06-06 11:00"),
+])
+def test_parse_local_datetime(rules, text, expected):
+    assert parse_local_datetime(rules, text) == london(expected)
+
+
+@pytest.mark.parametrize("text", ["2017-03-10", "10/03/2017 18:00", "2017-03-10T25:00", "soon"])
+def test_parse_local_datetime_refuses(rules, text):
+    with pytest.raises(ValueError, match="YYYY-MM-DDTHH:MM"):
+        parse_local_datetime(rules, text)
