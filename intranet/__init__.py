@@ -23,6 +23,9 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
                 static_folder=str(PROJECT_ROOT / "static"))
     _load_config(app, config)
     os.makedirs(app.instance_path, exist_ok=True)
+    from .service_rules import init_rules
+
+    init_rules(app)
     _register_templates(app)
     _register_extensions(app)
     _register_blueprints(app)
@@ -54,6 +57,7 @@ def _load_config(app: Flask, config) -> None:
 
 def _register_templates(app: Flask) -> None:
     from . import timefmt
+    from .money import format_pence
 
     app.jinja_loader = ChoiceLoader([
         FileSystemLoader(str(PROJECT_ROOT / "templates")),
@@ -66,6 +70,7 @@ def _register_templates(app: Flask) -> None:
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters.update(
         date=timefmt.format_date, time=timefmt.format_time, datetime=timefmt.format_datetime,
+        money=format_pence, percent=timefmt.format_percent,
         dict_without=lambda args, *keys: {k: v for k, v in args.items() if k not in keys})
 
     from govuk_frontend_wtf.main import WTFormsHelpers
@@ -123,10 +128,11 @@ def _configure_sqlite(engine, event) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .admin.routes import bp as admin_bp
+    from .agreement.routes import bp as agreement_bp
     from .auth.routes import bp as auth_bp
     from .core.routes import bp as core_bp
 
-    for bp in (core_bp, auth_bp, admin_bp):
+    for bp in (core_bp, auth_bp, admin_bp, agreement_bp):
         app.register_blueprint(bp)
 
     from .auth.access import PUBLIC, allow

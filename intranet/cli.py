@@ -91,3 +91,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_data_command)
     app.cli.add_command(backup_command)
+    from .agreement.cli import sla_cli
+
+    app.cli.add_command(sla_cli)

@@ -44,3 +44,11 @@ def parse_local(text: str) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=LONDON)
     return value
+
+
+def format_percent(value: float | None) -> str:
+    """95 -> "95%", 97.5 -> "97.5%": whole numbers stay whole, as the SLA writes them."""
+    if value is None:
+        return ""
+    rounded = round(float(value), 1)
+    return f"{int(rounded)}%" if rounded == int(rounded) else f"{rounded}%"
