@@ -130,9 +130,12 @@ def _register_blueprints(app: Flask) -> None:
     from .admin.routes import bp as admin_bp
     from .agreement.routes import bp as agreement_bp
     from .auth.routes import bp as auth_bp
+    from .changes.routes import bp as changes_bp
     from .core.routes import bp as core_bp
+    from .outbox.routes import bp as outbox_bp
+    from .permits.routes import bp as permits_bp
 
-    for bp in (core_bp, auth_bp, admin_bp, agreement_bp):
+    for bp in (core_bp, auth_bp, admin_bp, agreement_bp, outbox_bp, changes_bp, permits_bp):
         app.register_blueprint(bp)
 
     from .auth.access import PUBLIC, allow
@@ -174,7 +177,10 @@ def _register_request_hooks(app: Flask) -> None:
     def shell_context():
         from .auth.roles import ROLE_LABELS
 
-        areas = areas_for(current_user.roles) if current_user.is_authenticated else []
+        from flask import has_request_context
+
+        signed_in = has_request_context() and current_user.is_authenticated
+        areas = areas_for(current_user.roles) if signed_in else []
         return {"nav_areas": areas, "council_name": app.config["COUNCIL_NAME"],
                 "service_name": "Parking Permits Desk", "role_labels": ROLE_LABELS}
 

@@ -91,6 +91,11 @@ def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_data_command)
     app.cli.add_command(backup_command)
+    from .outbox.cli import register_cli as register_outbox_cli
+
+    register_outbox_cli(app)
+    from .permits.cli_households import register_cli as register_addresses_cli
+    register_addresses_cli(app)
     from .agreement.cli import sla_cli
 
     app.cli.add_command(sla_cli)

@@ -1,5 +1,11 @@
-"""Demo data for `make run`: one user per role, then whatever each area adds."""
+"""Demo data for `make run`: one user per role, then each area's demo records.
+
+Each step is idempotent (it looks before it adds), and the whole refuses to touch a database that
+holds real (non-demo) users.
+"""
 from __future__ import annotations
+
+import random
 
 from sqlalchemy import select
 
@@ -17,9 +23,11 @@ DEMO_NAMES = {
     "service_manager": "Morgan Manager", "parking_team": "Pat Parking", "director": "Dee Director",
     "admin": "Ada Admin",
 }
+# Extra advisors so the queue, quality monitoring and assignments look like a team of three FTE.
+EXTRA_ADVISORS = {"advisor2": "Bea Bennett", "advisor3": "Cal Carter"}
 
 
-def load_demo_data(password: str) -> list[str]:
+def load_demo_data(password: str, *, history: bool = True, seed: int = 2016) -> list[str]:
     """Idempotent: a second run adds nothing. Never touches a database holding real users."""
     from .auth import services
 
@@ -31,9 +39,43 @@ def load_demo_data(password: str) -> list[str]:
         for role in ALL_ROLES:
             services.create_user("demo-data", username=role, full_name=DEMO_NAMES[role],
                                  email=f"{role}@example.org", roles=[role], password=password, is_demo=True)
+        for username, name in EXTRA_ADVISORS.items():
+            services.create_user("demo-data", username=username, full_name=name, email=f"{username}@example.org",
+                                 roles=["advisor"], password=password, is_demo=True)
         lines.append("Demo users (username = role, password from DEMO_PASSWORD):")
         lines += [f"  {role:<16} {ROLE_LABELS[role]}" for role in ALL_ROLES]
     else:
-        lines.append("Demo users already present; nothing added.")
+        lines.append("Demo users already present.")
+    db.session.flush()
+    lines += _area_demos(random.Random(seed), history=history)
     db.session.commit()
+    return lines
+
+
+def _user(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def _area_demos(rng: random.Random, *, history: bool) -> list[str]:
+    from .permits.demo_casework import generate_history
+    from .permits.demo_households import load_household_demo
+    from .permits.demo_issued import load_partner_demo
+    from .permits.models import Application
+
+    lines = []
+    zones = load_household_demo(rng)
+    lines.append(f"Zones: {', '.join(z.code for z in zones)}")
+    lines += load_partner_demo(_user("admin")) or []
+    if history and db.session.scalar(select(Application.id).limit(1)) is None:
+        staff = [u.id for u in db.session.scalars(select(User).where(User.username.in_(
+            ["advisor", "advisor2", "advisor3", "team_leader"])))]
+        counts = generate_history(rng, zones, staff)
+        lines.append(f"Casework: {counts['applications']} applications from {counts['households']} households "
+                     f"over {counts['working_days']} working days")
+    try:
+        from .changes.demo import load_demo as load_changes_demo
+
+        lines += load_changes_demo(_user) or []
+    except ImportError:
+        pass
     return lines

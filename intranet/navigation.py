@@ -17,14 +17,15 @@ class Area:
     label: str
     endpoint: str
     description: str
+    in_navigation: bool = True  # secondary areas are listed on the home page only, to keep the bar short
 
 
 AREAS: list[Area] = []
 
 
-def register_area(label: str, endpoint: str, description: str) -> None:
+def register_area(label: str, endpoint: str, description: str, *, in_navigation: bool = True) -> None:
     if all(a.endpoint != endpoint for a in AREAS):
-        AREAS.append(Area(label, endpoint, description))
+        AREAS.append(Area(label, endpoint, description, in_navigation))
 
 
 def areas_for(roles) -> list[Area]:

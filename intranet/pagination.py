@@ -23,3 +23,15 @@ def keyset_page(stmt, key_column, before: Any | None, per_page: int = 50) -> Pag
     rows = rows[:per_page]
     next_before = getattr(rows[-1], key_column.key) if more and rows else None
     return Page(rows, next_before, before is None)
+
+
+def prefix_range(column, prefix: str):
+    """`column` starts with `prefix`, written as a range so any B-tree index answers it.
+
+    LIKE 'x%' uses an index on PostgreSQL only with special operator classes and on SQLite only
+    with a NOCASE index; a range needs neither. Columns searched this way store a normalised key.
+    """
+    if not prefix:
+        return column.is_not(None)
+    upper_bound = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return (column >= prefix) & (column < upper_bound)

@@ -21,7 +21,7 @@ from .forms import AuditFilterForm, EditUserForm, UserFilterForm, UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 register_area("Users", "admin.users", "Create accounts, set roles and deactivate leavers.")
-register_area("Audit trail", "admin.audit", "Every change: who, when, what, before and after.")
+register_area("Audit trail", "admin.audit", "Every change: who, when, what, before and after.", in_navigation=False)
 
 
 @bp.get("/users")

@@ -21,7 +21,7 @@ bp = Blueprint("agreement", __name__, url_prefix="/sla")
 register_area("Service level agreement", "agreement.sla_page",
               "The agreement's clocks, targets, escalation ladders and service calendar; work out a deadline.")
 register_area("Business continuity", "agreement.continuity",
-              "Declare an emergency or period of strategic support, and end it.")
+              "Declare an emergency or period of strategic support, and end it.", in_navigation=False)
 
 
 def _deadline_form(rules) -> DeadlineForm:
@@ -109,8 +109,9 @@ def end_declaration(declaration_id: int):
 @bp.app_context_processor
 def emergency_banner():
     """Every page shows an active emergency: one small indexed query per page."""
+    from flask import has_request_context
     from flask_login import current_user as user
 
-    if not user.is_authenticated or request.endpoint in (None, "static"):
+    if not has_request_context() or request.endpoint in (None, "static") or not user.is_authenticated:
         return {}
     return {"active_emergency": services.active_declaration()}

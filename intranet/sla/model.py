@@ -188,6 +188,7 @@ class VisitorPermitRules:
     price_pence: int
     validity_months: int
     evidence_required: tuple[str, ...]
+    allowance_year_start_month: int = 4
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,7 @@ class PermitRules:
     visitor: VisitorPermitRules
     refunds: RefundRules
     vrm_formats: Mapping[str, str]
+    evidence_types: Mapping[str, str] = field(default_factory=frozen_map)
 
 
 @dataclass(frozen=True)

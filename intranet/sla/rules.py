@@ -464,6 +464,7 @@ def _permits(r: Reader) -> PermitRules:
         price_pence=vis.int("price_pence", what="an amount in whole pence"),
         validity_months=vis.int("validity_months", minimum=1, maximum=60),
         evidence_required=vis.str_list("evidence_required"),
+        allowance_year_start_month=vis.int("allowance_year_start_month", minimum=1, maximum=12),
     )
     if visitor.allowance_per_year is not None and visitor.free_per_year is not None \
             and visitor.free_per_year > visitor.allowance_per_year:
@@ -481,7 +482,15 @@ def _permits(r: Reader) -> PermitRules:
         except re.error as exc:
             vf.error(f"not a valid regular expression ({exc})", name)
             formats.pop(name)
-    permits = PermitRules(resident=resident, visitor=visitor, refunds=refunds, vrm_formats=frozen_map(formats))
+    et = r.mapping("evidence_types")
+    evidence_types = _str_map(et)
+    for kind, required in (("resident", resident.evidence_required), ("visitor", visitor.evidence_required)):
+        for code in required or ():
+            if code not in evidence_types:
+                r.error(f"unknown evidence type {code!r}; known: {', '.join(evidence_types)}",
+                        f"{kind}.evidence_required")
+    permits = PermitRules(resident=resident, visitor=visitor, refunds=refunds, vrm_formats=frozen_map(formats),
+                          evidence_types=frozen_map(evidence_types))
     r.done()
     return permits
 
