@@ -28,6 +28,16 @@ def register_area(label: str, endpoint: str, description: str, *, in_navigation:
         AREAS.append(Area(label, endpoint, description, in_navigation))
 
 
+# The order people reach for them: daily casework first, reference and administration last.
+ORDER = ("permits.queue", "permits.customers", "complaints.index", "contacts.enquiries", "printing.batches",
+         "reports.zone_report", "kpi.tables", "changes.register", "agreement.sla_page")
+
+
+def _rank(area: Area) -> int:
+    return ORDER.index(area.endpoint) if area.endpoint in ORDER else len(ORDER)
+
+
 def areas_for(roles) -> list[Area]:
     views = current_app.view_functions
-    return [a for a in AREAS if a.endpoint in views and may_use(roles, views[a.endpoint])]
+    visible = [a for a in AREAS if a.endpoint in views and may_use(roles, views[a.endpoint])]
+    return sorted(visible, key=_rank)  # stable: unranked areas keep their registration order

@@ -9,7 +9,7 @@ from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxInput, GovDateInput, GovFileInput, GovRadioInput,
                                                 GovSelect, GovSubmitInput, GovTextArea, GovTextInput)
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from ..money import parse_pounds
 from .models import CHANNELS

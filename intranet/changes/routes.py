@@ -3,7 +3,7 @@ reads the form, calls a service and renders; the rules live in services.py."""
 from __future__ import annotations
 
 import click
-from flask import Blueprint, abort, g, render_template, request, url_for
+from flask import Blueprint, abort, g, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 

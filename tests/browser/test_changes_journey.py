@@ -114,3 +114,57 @@ def test_urgent_request_assessed_signed_off_and_varies_the_sla(page, axe):
     expect(variations).to_contain_text(key)
     expect(variations).to_contain_text("Agreed: to apply to the rules file")
     axe(page, "SLA page")
+
+
+def test_notices_register_filters_and_the_other_pages_by_keyboard_and_axe(page, axe):
+    from datetime import timedelta as _td
+
+    when = today_london() + _td(days=7)
+    _as(page, "parking_team")
+    page.goto("/changes/notices")
+    axe(page, "notices")
+    page.get_by_role("link", name="Tell the CSC about a change").click()
+    page.get_by_role("button", name="Publish the notice").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter what is changing")
+    expect(page).to_have_title(re.compile(r"^Error: "))
+    axe(page, "notice form with errors")
+    page.get_by_label("What is changing").fill("Cashless parking app launch")
+    page.get_by_label("Details of the change").fill("New search screens.")
+    page.get_by_label("Day", exact=True).fill(str(when.day))
+    page.get_by_label("Month", exact=True).fill(str(when.month))
+    page.get_by_label("Year", exact=True).fill(str(when.year))
+    page.get_by_label("Effect on the CSC's work").fill("Callers ask how to pay by app: use the new script.")
+    page.get_by_role("button", name="Publish the notice").click()
+    expect(page.get_by_text("Notice published")).to_be_visible()
+    axe(page, "notice")
+
+    _as(page, "advisor")
+    banner = page.locator("#change-notice-banner")
+    expect(banner).to_contain_text("Callers ask how to pay by app: use the new script.")
+    axe(page, "home with the notice banner")
+    page.evaluate("() => { window.__marker = 'same page'; }")
+    banner.get_by_role("button", name=re.compile("I have read this.*Cashless parking app launch")).focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#change-notice-banner")).not_to_contain_text("Callers ask how to pay by app")
+    assert page.evaluate("() => window.__marker") == "same page"  # swapped by htmx, not reloaded
+    axe(page, "home after reading")
+
+    _as(page, "team_leader")
+    page.goto("/changes/notices")
+    expect(page.locator("#notice-results")).to_contain_text("Cashless parking app launch")
+    page.locator("#notice-results").get_by_role("link", name="Cashless parking app launch").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Not read yet"))).to_be_visible()
+    axe(page, "notice as a manager")
+
+    _as(page, "service_lead")
+    page.goto("/changes/")
+    page.evaluate("() => { window.__marker = 'same page'; }")
+    page.get_by_label("Notice", exact=True).select_option("yes")
+    expect(page).to_have_url(re.compile(r"short_notice=yes"))
+    assert page.evaluate("() => window.__marker") == "same page"
+    axe(page, "register filtered")
+    for url, heading in (("/changes/forward-look", "Forward look"), ("/changes/reviews", "Review calendar"),
+                         ("/changes/variations", "SLA variations"), ("/changes/variations/new", "Record an SLA variation")):
+        page.goto(url)
+        expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
+        axe(page, url)
