@@ -96,6 +96,11 @@ def register(app: Flask) -> None:
     register_outbox_cli(app)
     from .permits.cli_households import register_cli as register_addresses_cli
     register_addresses_cli(app)
+    from .kpi.cli import register_cli as register_kpi_cli
+    register_kpi_cli(app)
     from .agreement.cli import sla_cli
 
     app.cli.add_command(sla_cli)
+    from .complaints.cli import register_cli as register_complaints_cli; register_complaints_cli(app)
+    from .printing.cli import register_cli as register_printing_cli; register_printing_cli(app)
+    from .reports.cli import register_cli as register_zone_report_cli; register_zone_report_cli(app)

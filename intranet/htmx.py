@@ -25,11 +25,30 @@ def render(template: str, block: str | None = None, *, status: int = 200, **cont
     """Renders `block` of `template` alone for htmx, the whole page otherwise; sets `Vary`."""
     if block and is_partial():
         body = render_block(template, block, **context)
+        if "<title" not in body:
+            body = _title_for(template, context) + body
     else:
         body = render_template(template, **context)
     response = make_response(body, status)
     response.vary.add("HX-Request")
     return response
+
+
+def _title_for(template: str, context: dict) -> str:
+    """A <title> for the fragment, so the browser title says "Error: " after a failed htmx submit
+    just as after a full-page one (htmx 2 moves a top-level <title> into the document)."""
+    from flask import current_app
+    from markupsafe import escape
+
+    form = context.get("form")
+    if form is None or not getattr(form, "errors", None):
+        return ""  # only a failed submit changes the title; filters and searches keep it
+    try:
+        title = render_block(template, "page_title", **context).strip()  # already escaped by Jinja
+    except Exception:  # a template without a page_title block keeps the current title
+        return ""
+    return (f"<title>Error: {title} – Parking Permits Desk – "
+            f"{escape(current_app.config['COUNCIL_NAME'])}</title>\n")
 
 
 def redirect_response(location: str, *, status: int = 303) -> Response:

@@ -77,7 +77,7 @@ def status_text(permit: Permit) -> str:
     return PERMIT_STATUSES.get(permit.status, permit.status.capitalize())
 
 
-def replacement_fee(permit: Permit, now: datetime | None = None) -> int:
+def replacement_fee(now: datetime | None = None) -> int:
     """The fee for replacing a lost or stolen permit under today's rules."""
     return rules_in_force(now or utcnow()).permits.resident.replacement_fee_pence
 
@@ -155,7 +155,7 @@ def replace_lost_stolen(actor, permit: Permit, *, what: str, payment_reference: 
     if what not in LOST_OR_STOLEN:
         raise CaseworkError("Select whether the permit was lost or stolen", "what")
     require_active(permit, "replaced")
-    fee = replacement_fee(permit, now)
+    fee = replacement_fee(now)
     if fee and not payment_reference.strip():
         raise CaseworkError(f"Enter the payment reference for the {format_pence(fee)} replacement fee",
                             "payment_reference")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import audit
@@ -160,10 +160,28 @@ def zone_summaries() -> list[ZoneSummary]:
                        .group_by(Address.zone_id))
     excluded = counts(select(Address.zone_id, func.count(Address.id))
                       .where(Address.zone_id.is_not(None), Address.excluded.is_(True)).group_by(Address.zone_id))
+    # Addresses the gazetteer leaves without a zone belong to the zone of their street.
+    by_street = select(ZoneStreet.zone_id, func.count(Address.id)).join(
+        Address, Address.street_key == ZoneStreet.street_key).where(Address.zone_id.is_(None))
+    addresses_by_street = counts(by_street.group_by(ZoneStreet.zone_id))
+    excluded_by_street = counts(by_street.where(Address.excluded.is_(True)).group_by(ZoneStreet.zone_id))
     permits = counts(select(Permit.zone_id, func.count(Permit.id)).where(Permit.status == "active")
                      .group_by(Permit.zone_id))
-    return [ZoneSummary(z, streets.get(z.id, 0), addresses.get(z.id, 0), excluded.get(z.id, 0), permits.get(z.id, 0))
+    return [ZoneSummary(z, streets.get(z.id, 0), addresses.get(z.id, 0) + addresses_by_street.get(z.id, 0),
+                        excluded.get(z.id, 0) + excluded_by_street.get(z.id, 0), permits.get(z.id, 0))
             for z in zones]
+
+
+def _in_zone(zone: Zone):
+    """Addresses the gazetteer puts in the zone, and those it leaves to their street when the street is the zone's."""
+    return or_(Address.zone_id == zone.id,
+               and_(Address.zone_id.is_(None),
+                    Address.street_key.in_(select(ZoneStreet.street_key).where(ZoneStreet.zone_id == zone.id))))
+
+
+def street_zone(street: str) -> Zone | None:
+    """The zone whose eligible streets include this one, if any."""
+    return _street_zone(street_key(street))
 
 
 def normalise_zone_code(code: str | None) -> str:
@@ -267,7 +285,7 @@ class AddressPage:
 def zone_addresses(zone: Zone, *, text: str = "", after: int | None = None, per_page: int = 50) -> AddressPage:
     """A page of a zone's gazetteer addresses (keyset on id, so page 200 costs what page 1 costs),
     optionally narrowed to a postcode or a street."""
-    stmt = select(Address).where(Address.zone_id == zone.id)
+    stmt = select(Address).where(_in_zone(zone))
     text = (text or "").strip()
     if text:
         if is_postcode(text):
@@ -283,7 +301,7 @@ def zone_addresses(zone: Zone, *, text: str = "", after: int | None = None, per_
 
 
 def excluded_addresses(zone: Zone) -> list[Address]:
-    return list(db.session.scalars(select(Address).where(Address.zone_id == zone.id, Address.excluded.is_(True))
+    return list(db.session.scalars(select(Address).where(_in_zone(zone), Address.excluded.is_(True))
                                    .order_by(Address.postcode, Address.line1)))
 
 

@@ -176,8 +176,12 @@ def preview(permit: Permit, *, refund_from: date | None, reason: str, amount_pen
 
 def request_refund(actor, permit: Permit, *, refund_from: date | None, reason: str, amount_pence: int | None = None,
                    now: datetime | None = None) -> Refund:
-    """Saves the request with the calculation as shown; the permit stays valid until a decision."""
+    """Saves the request with the calculation as shown; the permit stays valid until a decision.
+
+    The permit row is locked first (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises
+    writers) so two advisors pressing the button together cannot both open a refund on it."""
     now = now or utcnow()
+    db.session.scalar(select(Permit.id).where(Permit.id == permit.id).with_for_update())
     calc = preview(permit, refund_from=refund_from, reason=reason, amount_pence=amount_pence, now=now)
     refund = Refund(permit_id=permit.id, requested_by_id=actor.id, requested_at=now, reason=reason.strip(),
                     paid_pence=calc.paid_pence, amount_pence=calc.due_pence, calculation=calc.text, status="requested")

@@ -144,6 +144,7 @@ def address(address_id: int):
 
 def _address_page(address: Address, form: ExclusionForm):
     return htmx.render("permits/households/address.html", "exclusion_form", address=address, form=form,
+                       zone=address.zone or households.street_zone(address.street),
                        answer=households.find_zone(uprn=address.uprn), can_edit=current_user.has_role(*ZONE_EDITORS),
                        timeline=entries_for("address", address.id), saved=request.args.get("saved"))
 
@@ -316,8 +317,9 @@ def _preview(form: CustomerForm):
 def new_customer():
     form = CustomerForm()
     if request.method == "GET":
-        form.next.data = _safe_next(request.args.get("next")) or ""
+        form.next.data = request.args.get("next")
         form.postcode.data = request.args.get("postcode", "")[:10]
+    form.next.data = _safe_next(form.next.data) or ""
     at_postcode = _address_choices(form)
     if request.method == "POST" and form.find.data:
         form.uprn.data = form.uprn.data if any(a.uprn == form.uprn.data for a in at_postcode) else ""

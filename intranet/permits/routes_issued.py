@@ -123,7 +123,7 @@ def replace_permit(permit_id: int):
         lambda p, f: after_issue.replace_lost_stolen(current_user, p, what=f.what.data or "",
                                                      payment_reference=f.payment_reference.data or "",
                                                      note=f.note.data or ""),
-        "replaced", "replaced", fee=after_issue.replacement_fee(None))
+        "replaced", "replaced", fee=after_issue.replacement_fee())
 
 
 @bp.route("/permits/<int:permit_id>/cancel", methods=["GET", "POST"])

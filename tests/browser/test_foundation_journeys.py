@@ -48,6 +48,8 @@ def test_sign_in_filter_create_and_deactivate_users(page, axe):
     expect(summary).to_contain_text("Username must only include letters")
     expect(summary).to_contain_text("Select at least one role")
     expect(page.get_by_label("Full name")).to_have_value("Jo Bloggs")
+    expect(page).to_have_title(re.compile(r"^Error: Create a user"))
+    assert page.locator("body title").count() == 0
     axe(page, "create user with errors")
 
     page.get_by_label("Username").fill("jo.bloggs")

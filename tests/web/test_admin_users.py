@@ -34,6 +34,7 @@ def test_create_user_invalid_then_valid(client, login):
                                                  "password": "short"}, htmx=True)
     html = bad.get_data(as_text=True)
     assert bad.status_code == 200 and "govuk-error-summary" in html and "<html" not in html
+    assert html.startswith("<title>Error: Create a user")  # htmx moves it into the document
     for message in ("Username must only include letters", "Enter the full name", "Enter an email address in the correct format",
                     "Select at least one role", "Password must be at least 12 characters"):
         assert message in html
