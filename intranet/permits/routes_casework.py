@@ -22,7 +22,7 @@ from . import casework, households, queue as work_queue
 from .casework import CaseworkError
 from .forms_casework import (AssignForm, CheckEvidenceForm, CloseForm, CustomerSearchForm, EvidenceForm,
                              IntakeForm, IssueForm, PauseForm, QueueFilterForm, RequestEvidenceForm)
-from .models import Application, Customer, EvidenceItem, Zone
+from .models import Application, Customer, EvidenceItem, Permit, Zone
 from .routes import bp
 from .vrm import check as check_vrm
 
@@ -207,6 +207,8 @@ def _render_application(application: Application, *, status: int = 200, **forms)
         close_form=forms.get("close_form") or CloseForm(formdata=None), assign_form=assign_form,
         open_pause=casework.open_pause(application), timeline=entries_for("application", application.id),
         is_leader=current_user.has_role(*LEADERS), issue_error=forms.get("issue_error"),
+        permits=db.session.scalars(select(Permit).where(Permit.application_id == application.id)
+                                   .order_by(Permit.number)).all(),
         message=request.args.get("message") or ("logged" if request.args.get("logged") else None),
         endpoints=set(current_app.view_functions))
 

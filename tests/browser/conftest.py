@@ -22,6 +22,11 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practi
 
 pytestmark = pytest.mark.browser
 
+from playwright.sync_api import expect as _expect  # noqa: E402
+
+# A loaded 2-core CI machine can take a few seconds over a debounced htmx search.
+_expect.set_options(timeout=15_000)
+
 
 @pytest.fixture(scope="session")
 def browser():
@@ -57,7 +62,7 @@ def live_app(database_url, tmp_path):
     with app.app_context():
         from intranet.demo import load_demo_data
 
-        load_demo_data(PASSWORD)
+        load_demo_data(PASSWORD, history=False)
         db.session.remove()
     yield app
     with app.app_context():
