@@ -1,25 +1,30 @@
 """The advisors' queue at 10,000 and 1,000,000 applications (issue 4's acceptance point).
 
 For each size: a fresh SQLite file, migrated with the real migrations, the demo users and zones,
-then N applications written straight into the file with sqlite3 (~0.5% still open, spread over
-tabs, zones, statuses and SLA states; the rest issued, refused or withdrawn), one permit per
-issued application and about N/2 households. Deadlines come from BatchClock, as the app would
-compute them (the first queue request recomputes the open ones and the bench checks they agree).
+then N applications written straight into the file with sqlite3 (~0.5% still open, at least
+--min-open, spread over tabs, zones, statuses and SLA states; the rest issued, refused or
+withdrawn), one permit per issued application and about N/2 households. Deadlines come from
+BatchClock, as the app would compute them (the first queue request recomputes the open ones and
+the bench checks they agree).
 
 Then, in-process through Flask's test client as an advisor, the median whole-request time of:
-the queue's first page, a filtered page (zone + status), a VRM search and "take next".
-Targets: each at most 15 ms at 1,000,000 rows and within 3 ms of its time at 10,000 rows;
-building 1,000,000 at most 3 minutes.
+the queue's first page, a filtered page (zone + status), a VRM search and "take next" (put back
+after each run, outside the timing). The sizes take turns request by request so both see the
+same machine load; CPU time is printed beside wall time because other processes on a shared
+machine inflate the latter. Targets: each at most 15 ms at 1,000,000 rows and within 3 ms of
+its time at 10,000 rows; building 1,000,000 at most 3 minutes.
 
     .venv/bin/python bench/queue.py [--sizes 10000,1000000] [--runs 50] [--warmups 5]
-                                    [--keep DIR] [--explain] [--profile]
+                                    [--min-open 2000] [--keep DIR [--reuse]] [--explain] [--profile]
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import datetime as dt
 import random
+import re
 import shutil
 import sqlite3
 import statistics
@@ -113,8 +118,9 @@ def migrate_and_seed(url: str) -> None:
         db.engine.dispose()
 
 
-def build(path: Path, n: int, seed: int = 4) -> dict:
+def build(path: Path, n: int, min_open: int = 0, seed: int = 4) -> dict:
     """Writes n applications (and their permits and households) into the migrated file at `path`."""
+    from intranet.permits.casework import add_months
     from intranet.permits.households import name_key, normalise_postcode, surname_key
     from intranet.sla.batch import BatchClock
     from intranet.sla.rules import load_rules
@@ -171,7 +177,7 @@ def build(path: Path, n: int, seed: int = 4) -> dict:
     for cid in range(1, n_customers + 1):
         z = zone_ids[cid % len(zone_ids)]
         name, nkey, skey = names[rng.randrange(len(names))]
-        postcode = postcodes[z][rng.randrange(3600 if len(postcodes[z]) >= 3600 else len(postcodes[z]))]
+        postcode = postcodes[z][rng.randrange(len(postcodes[z]))]
         street = streets[z][cid % len(streets[z])]
         customers.append((z, postcode, nkey, skey))
         rows.append((cid, f"C{cid:06d}", name, nkey, skey, None, f"{cid % 180 + 1} {street}", "", "Oxford",
@@ -184,7 +190,7 @@ def build(path: Path, n: int, seed: int = 4) -> dict:
     cur.execute("COMMIT")
 
     # ---- applications and permits
-    n_open = max(int(n * OPEN_SHARE), 40)
+    n_open = min(max(int(n * OPEN_SHARE), min_open, 40), n // 2)
     n_closed = n - n_open
     lo = now_e - HISTORY_DAYS * 86400
     hi = now_e - 3 * 86400
@@ -243,8 +249,6 @@ def build(path: Path, n: int, seed: int = 4) -> dict:
             key = day_n * 2 + resident
             validity = valid_to_cache.get(key)
             if validity is None:
-                from intranet.permits.casework import add_months
-
                 start_day = dt.date(1970, 1, 1) + dt.timedelta(days=day_n)
                 end_day = add_months(start_day, months[kind]) - dt.timedelta(days=1)
                 end_n = (end_day - dt.date(1970, 1, 1)).days
@@ -301,19 +305,7 @@ def build(path: Path, n: int, seed: int = 4) -> dict:
 
 # ------------------------------------------------------------------ measuring
 
-def median_ms(fn, runs: int, warmups: int, between=None) -> float:
-    for _ in range(warmups):
-        fn()
-        if between:
-            between()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-        if between:
-            between()
-    return statistics.median(times)
+CASES = ("queue", "filtered", "vrm search", "take next")
 
 
 @contextlib.contextmanager
@@ -332,89 +324,120 @@ def captured_sql(engine):
         event.remove(engine, "before_cursor_execute", listener)
 
 
-def measure(path: Path, info: dict, runs: int, warmups: int, explain: bool, profile: bool) -> dict:
-    raw = sqlite3.connect(path, isolation_level=None, timeout=30)
-    advisor_id = info["advisor_id"]
-    # The open set's deadlines as written, to compare with what the app computes on first use.
-    written = dict(raw.execute("SELECT id, deadline_at FROM application WHERE is_open=1"))
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "WTF_CSRF_ENABLED": False})
-    client = app.test_client()
-    response = client.post("/login", data={"username": "advisor", "password": PASSWORD})
-    assert response.status_code == 303, response.status_code
-    t = time.perf_counter()
-    first = client.get("/queue")
-    first_ms = (time.perf_counter() - t) * 1000
-    assert first.status_code == 200, first.status_code
-    recomputed = dict(raw.execute("SELECT id, deadline_at FROM application WHERE is_open=1"))
-    differing = sum(1 for k, v in written.items() if recomputed.get(k) != v)
+class Target:
+    """One size's app, signed-in client and the four requests, checked to answer as expected."""
 
-    zone_id, = raw.execute("SELECT zone_id FROM application WHERE is_open=1 AND kind='resident' AND app_type='new' "
-                           "AND status='ready' GROUP BY zone_id ORDER BY count(*) DESC LIMIT 1").fetchone()
-    vrm, = raw.execute("SELECT vrm FROM application WHERE is_open=1 AND kind='resident' AND app_type='new' "
-                       "ORDER BY id DESC LIMIT 1").fetchone()
-
-    def unassign():
-        raw.execute("UPDATE application SET assignee_id=NULL WHERE assignee_id=? AND is_open=1", (advisor_id,))
-
-    cases = {
-        "queue": lambda: client.get("/queue"),
-        "filtered": lambda: client.get(f"/queue?zone={zone_id}&status=ready"),
-        "vrm search": lambda: client.get(f"/queue?q={vrm}"),
-        "take next": lambda: client.post("/queue/take-next", data={}),
-    }
-    for name, fn in cases.items():  # each answers as expected
-        r = fn()
-        assert r.status_code in (200, 303) or r.headers.get("HX-Redirect"), (name, r.status_code)
-        if name == "vrm search":
-            assert vrm in r.get_data(as_text=True), "the VRM search did not find the application"
-        if name == "take next":
-            assert "/applications/" in (r.headers.get("Location", "") + r.headers.get("HX-Redirect", "")), \
-                r.headers
-            unassign()
-    result = {"first_queue_ms": first_ms, "deadlines_differing": differing, "zone_id": zone_id, "vrm": vrm}
-    for name, fn in cases.items():
-        result[name] = median_ms(fn, runs, warmups, unassign if name == "take next" else None)
-    if explain:
-        with app.app_context():
-            engine = db.engine
-        for name, fn in cases.items():
-            with captured_sql(engine) as seen:
-                fn()
+    def __init__(self, path: Path, advisor_id: int):
+        self.raw = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self.advisor_id = advisor_id
+        # The open set's deadlines as written, to compare with what the app computes on first use.
+        written = dict(self.raw.execute("SELECT id, deadline_at FROM application WHERE is_open=1"))
+        self.app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "WTF_CSRF_ENABLED": False})
+        client = self.client = self.app.test_client()
+        response = client.post("/login", data={"username": "advisor", "password": PASSWORD})
+        assert response.status_code == 303, response.status_code
+        t = time.perf_counter()
+        first = client.get("/queue")
+        self.first_queue_ms = (time.perf_counter() - t) * 1000
+        assert first.status_code == 200, first.status_code
+        recomputed = dict(self.raw.execute("SELECT id, deadline_at FROM application WHERE is_open=1"))
+        self.deadlines_differing = sum(1 for k, v in written.items() if recomputed.get(k) != v)
+        self.zone_id, = self.raw.execute(
+            "SELECT zone_id FROM application WHERE is_open=1 AND kind='resident' AND app_type='new' "
+            "AND status='ready' GROUP BY zone_id ORDER BY count(*) DESC LIMIT 1").fetchone()
+        self.vrm, = self.raw.execute("SELECT vrm FROM application WHERE is_open=1 AND kind='resident' "
+                                     "AND app_type='new' ORDER BY id DESC LIMIT 1").fetchone()
+        self.cases = {
+            "queue": lambda: client.get("/queue"),
+            "filtered": lambda: client.get(f"/queue?zone={self.zone_id}&status=ready"),
+            "vrm search": lambda: client.get(f"/queue?q={self.vrm}"),
+            "take next": lambda: client.post("/queue/take-next", data={}),
+        }
+        self.rows_shown = {}
+        for name in CASES:  # each answers as expected
+            r = self.run(name)
+            self.rows_shown[name] = len(re.findall(r'href="/applications/\d+"', r.get_data(as_text=True)))
+            assert r.status_code in (200, 303), (name, r.status_code)
+            if name == "vrm search":
+                assert self.vrm in r.get_data(as_text=True), "the VRM search did not find the application"
             if name == "take next":
-                unassign()
+                assert "/applications/" in r.headers.get("Location", ""), r.headers
+
+    def unassign(self) -> None:
+        """Puts back what "take next" took, so every run takes the same item (outside the timing)."""
+        self.raw.execute("UPDATE application SET assignee_id=NULL WHERE assignee_id=? AND is_open=1",
+                         (self.advisor_id,))
+
+    def run(self, name: str):
+        response = self.cases[name]()
+        if name == "take next":
+            self.unassign()
+        return response
+
+    def timed(self, name: str) -> tuple[float, float]:
+        t, c = time.perf_counter(), time.thread_time()
+        self.cases[name]()
+        wall, cpu = (time.perf_counter() - t) * 1000, (time.thread_time() - c) * 1000
+        if name == "take next":
+            self.unassign()
+        return wall, cpu
+
+    def explain(self) -> None:
+        with self.app.app_context():
+            engine = db.engine
+        for name in CASES:
+            with captured_sql(engine) as seen:
+                self.run(name)
             print(f"\n-- {name}: {len(seen)} statements")
             for statement, params in seen:
                 one_line = " ".join(statement.split())
                 print(f"   {one_line[:220]}{'...' if len(one_line) > 220 else ''}")
                 if one_line.upper().startswith("SELECT") and "application" in one_line:
-                    plan = raw.execute("EXPLAIN QUERY PLAN " + statement, params).fetchall()
-                    for row in plan:
+                    for row in self.raw.execute("EXPLAIN QUERY PLAN " + statement, params).fetchall():
                         print(f"      plan: {row[-1]}")
                     t = time.perf_counter()
                     for _ in range(20):
-                        raw.execute(statement, params).fetchall()
+                        self.raw.execute(statement, params).fetchall()
                     print(f"      raw sqlite3: {(time.perf_counter() - t) / 20 * 1000:.3f} ms")
-    if profile:
+
+    def profile(self) -> None:
         import cProfile
         import pstats
 
-        for name, fn in cases.items():
+        for name in CASES:
             prof = cProfile.Profile()
             prof.enable()
             for _ in range(20):
-                fn()
-                if name == "take next":
-                    unassign()
+                self.run(name)
             prof.disable()
             print(f"\n-- profile of {name} (20 requests)")
             pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
-    with app.app_context():
-        db.engine.dispose()
-    raw.close()
-    return result
+
+    def close(self) -> None:
+        with self.app.app_context():
+            db.engine.dispose()
+        self.raw.close()
 
 
-CASES = ("queue", "filtered", "vrm search", "take next")
+def measure(targets: dict[int, Target], runs: int, warmups: int) -> dict:
+    """Median wall-clock and CPU (this thread) ms per size and request. The sizes take turns, request
+    by request, so both see the same load on a shared machine; CPU time is the steadier figure when
+    other processes compete for the cores (they inflate wall time, hardly our CPU time)."""
+    samples = {(n, name): [] for n in targets for name in CASES}
+    for round_ in range(warmups + runs):
+        for name in CASES:
+            for n, target in targets.items():
+                wall, cpu = target.timed(name)
+                if round_ >= warmups:
+                    samples[(n, name)].append((wall, cpu))
+    results = {n: {} for n in targets}
+    for (n, name), values in samples.items():
+        results[n][name] = statistics.median(w for w, _ in values)
+        results[n][name + " cpu"] = statistics.median(c for _, c in values)
+    return results
+
+
+
 
 
 def main() -> int:
@@ -422,6 +445,10 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,1000000")
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--warmups", type=int, default=5)
+    parser.add_argument("--min-open", type=int, default=2000,
+                        help="at least this many open items (default 2000), so that at 10,000 rows every measured "
+                             "page is as full as at 1,000,000 (0.5%% of 10,000 is 50, too few for a full filtered "
+                             "page); 0 for a strict 0.5%%")
     parser.add_argument("--keep", help="build the files in this folder and keep them")
     parser.add_argument("--reuse", action="store_true", help="with --keep: measure existing files, do not rebuild")
     parser.add_argument("--explain", action="store_true", help="print each request's SQL and query plans")
@@ -430,13 +457,14 @@ def main() -> int:
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-queue-"))
     folder.mkdir(parents=True, exist_ok=True)
-    results = {}
+    results: dict[int, dict] = {}
+    targets: dict[int, Target] = {}
     try:
         for n in sizes:
             path = folder / f"queue-{n}.sqlite"
             if args.reuse and path.exists():
                 raw = sqlite3.connect(path)
-                info = {"advisor_id": raw.execute("SELECT id FROM user_account WHERE username='advisor'").fetchone()[0]}
+                advisor_id = raw.execute("SELECT id FROM user_account WHERE username='advisor'").fetchone()[0]
                 raw.close()
                 build_s = float("nan")
             else:
@@ -445,43 +473,55 @@ def main() -> int:
                 t0 = time.perf_counter()
                 migrate_and_seed(f"sqlite:///{path}")
                 t1 = time.perf_counter()
-                info = build(path, n)
+                info = build(path, n, args.min_open)
                 build_s = time.perf_counter() - t0
+                advisor_id = info["advisor_id"]
                 print(f"{n:>9,}: built in {build_s:.1f} s (migrate + demo users/zones {t1 - t0:.1f} s, rows "
                       f"{info['rows_done'] - t1:.1f} s, indexes {info['indexes_done'] - info['rows_done']:.1f} s, "
                       f"ANALYZE {info['analyze_done'] - info['indexes_done']:.1f} s); {info['customers']:,} households, "
                       f"{info['permits']:,} permits, {info['open']:,} open; {path.stat().st_size / 1e6:.0f} MB",
                       flush=True)
-            r = measure(path, info, args.runs, args.warmups, args.explain, args.profile)
-            r["build_s"] = build_s
-            results[n] = r
-            print(f"{n:>9,}: first /queue (recomputes open deadlines) {r['first_queue_ms']:.0f} ms; "
-                  f"{r['deadlines_differing']} open deadlines differed from the app's; zone {r['zone_id']}, "
-                  f"VRM {r['vrm']}", flush=True)
+            target = targets[n] = Target(path, advisor_id)
+            results[n] = {"build_s": build_s}
+            print(f"{n:>9,}: first /queue (recomputes the open deadlines on a new build) {target.first_queue_ms:.0f} ms; "
+                  f"{target.deadlines_differing} open deadlines differed from the app's; zone {target.zone_id}, "
+                  f"VRM {target.vrm}; rows shown: "
+                  + ", ".join(f"{c} {target.rows_shown[c]}" for c in CASES if c != "take next"), flush=True)
+            if args.explain:
+                target.explain()
+            if args.profile:
+                target.profile()
+        for n, timings in measure(targets, args.runs, args.warmups).items():
+            results[n].update(timings)
     finally:
+        for target in targets.values():
+            target.close()
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
 
-    print(f"\nMedian whole-request time over {args.runs} runs (after {args.warmups} warm-ups), ms")
-    print(f"{'rows':>10} {'build s':>8}" + "".join(f" {c:>11}" for c in CASES))
+    print(f"\nMedian whole-request time over {args.runs} runs (after {args.warmups} warm-ups; sizes interleaved), ms "
+          f"(wall clock; CPU time of the request in brackets; load average now {os.getloadavg()[0]:.1f})")
+    print(f"{'rows':>10} {'build s':>8}" + "".join(f" {c:>17}" for c in CASES))
     for n, r in results.items():
-        print(f"{n:>10,} {r['build_s']:>8.1f}" + "".join(f" {r[c]:>11.2f}" for c in CASES))
+        print(f"{n:>10,} {r['build_s']:>8.1f}" + "".join(f" {r[c]:>8.2f} ({r[c + ' cpu']:>6.2f})" for c in CASES))
     ok = True
     if len(results) >= 2:
         small, large = min(results), max(results)
         deltas = {c: results[large][c] - results[small][c] for c in CASES}
-        print(f"{'difference':>10} {'':>8}" + "".join(f" {deltas[c]:>+11.2f}" for c in CASES))
+        cpu_deltas = {c: results[large][c + " cpu"] - results[small][c + " cpu"] for c in CASES}
+        print(f"{'difference':>10} {'':>8}" + "".join(f" {deltas[c]:>+8.2f} ({cpu_deltas[c]:>+6.2f})" for c in CASES))
         verdicts = []
         for c in CASES:
             fine = results[large][c] <= TARGET_MS and deltas[c] <= TARGET_DELTA_MS
             ok &= fine
             verdicts.append("ok" if fine else "MISSED")
-        print(f"{'target':>10} {'':>8}" + "".join(f" {v:>11}" for v in verdicts))
+        print(f"{'target':>10} {'':>8}" + "".join(f" {v:>17}" for v in verdicts))
         print(f"targets: each <= {TARGET_MS:.0f} ms at {large:,} rows and within {TARGET_DELTA_MS:.0f} ms of {small:,}")
-        build_ok = results[large]["build_s"] <= TARGET_BUILD_S or results[large]["build_s"] != results[large]["build_s"]
-        ok &= build_ok
-        print(f"build of {large:,}: {results[large]['build_s']:.1f} s (target <= {TARGET_BUILD_S:.0f} s) "
-              f"{'ok' if build_ok else 'MISSED'}")
+        build_s = results[large]["build_s"]
+        if build_s == build_s:  # not NaN: built in this run
+            ok &= build_s <= TARGET_BUILD_S
+            print(f"build of {large:,}: {build_s:.1f} s (target <= {TARGET_BUILD_S:.0f} s) "
+                  f"{'ok' if build_s <= TARGET_BUILD_S else 'MISSED'}")
     return 0 if ok else 1
 
 

@@ -121,8 +121,10 @@ def _configure_sqlite(engine, event) -> None:
         # write lock up front, because a deferred transaction that upgrades fails at once when busy.
         from flask import has_request_context
 
+        from .dbtx import force_immediate
+
         reading = has_request_context() and request.method in ("GET", "HEAD") \
-            and request.endpoint not in WRITING_GET_ENDPOINTS
+            and request.endpoint not in WRITING_GET_ENDPOINTS and not force_immediate.get()
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
@@ -131,11 +133,17 @@ def _register_blueprints(app: Flask) -> None:
     from .agreement.routes import bp as agreement_bp
     from .auth.routes import bp as auth_bp
     from .changes.routes import bp as changes_bp
+    from .complaints.routes import bp as complaints_bp
     from .core.routes import bp as core_bp
     from .outbox.routes import bp as outbox_bp
     from .permits.routes import bp as permits_bp
+    from .printing.routes import bp as printing_bp
+    from .kpi.routes import bp as kpi_bp
+    from .reports.routes import bp as reports_bp
+    from .contacts.routes import bp as contacts_bp
+    from .staffing.routes import bp as staffing_bp
 
-    for bp in (core_bp, auth_bp, admin_bp, agreement_bp, outbox_bp, changes_bp, permits_bp):
+    for bp in (core_bp, auth_bp, admin_bp, agreement_bp, outbox_bp, changes_bp, permits_bp, reports_bp, kpi_bp, printing_bp, complaints_bp, contacts_bp, staffing_bp):
         app.register_blueprint(bp)
 
     from .auth.access import PUBLIC, allow

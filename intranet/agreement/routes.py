@@ -1,7 +1,7 @@
 """The SLA page, the deadline calculator and business-continuity declarations."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, request, url_for
+from flask import Blueprint, abort, g, request, url_for
 from flask_login import current_user
 
 from .. import htmx
@@ -114,4 +114,7 @@ def emergency_banner():
 
     if not has_request_context() or request.endpoint in (None, "static") or not user.is_authenticated:
         return {}
-    return {"active_emergency": services.active_declaration()}
+    # Context processors run for every template rendered, form widgets included: ask once a request.
+    if "active_emergency" not in g:
+        g.active_emergency = services.active_declaration()
+    return {"active_emergency": g.active_emergency}

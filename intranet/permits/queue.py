@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from ..auth.models import User
 from ..extensions import db
 from ..pagination import prefix_range
 from ..service_rules import base_rules, rules_in_force
@@ -123,7 +124,8 @@ def page(filters: QueueFilters, actor_id: int, now: datetime | None = None) -> Q
                               and_(Application.deadline_at == when, Application.id > last_id)))
     rows = db.session.scalars(stmt.order_by(Application.deadline_at, Application.id).limit(PER_PAGE + 1)
                               .options(selectinload(Application.customer), selectinload(Application.zone),
-                                       selectinload(Application.assignee), selectinload(Application.pauses))).all()
+                                       selectinload(Application.assignee).lazyload(User.role_rows),
+                                       selectinload(Application.pauses))).all()
     more = len(rows) > PER_PAGE
     rows = rows[:PER_PAGE]
     return QueuePage(rows, _cursor(rows[-1]) if more and rows else None, not filters.after)
@@ -147,11 +149,15 @@ def rules_fingerprint() -> str:
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def ensure_deadlines_current(now: datetime | None = None) -> int:
-    """Recomputes open items' deadlines when the calendar or clock rules changed since last time.
+def deadlines_stale() -> bool:
+    """One primary-key lookup: were the open items' deadlines computed under other rules?"""
+    setting = db.session.get(Setting, "deadline_rules")
+    return setting is None or setting.value != rules_fingerprint()
 
-    Costs one primary-key lookup when nothing changed; returns how many items were recomputed.
-    """
+
+def ensure_deadlines_current(now: datetime | None = None) -> int:
+    """Recomputes open items' deadlines when the calendar or clock rules changed since last time;
+    returns how many items were recomputed (0 when nothing changed)."""
     fingerprint = rules_fingerprint()
     setting = db.session.get(Setting, "deadline_rules")
     if setting is not None and setting.value == fingerprint:
@@ -159,9 +165,11 @@ def ensure_deadlines_current(now: datetime | None = None) -> int:
     from .casework import compute_deadline
 
     count = 0
-    for application in db.session.scalars(select(Application).where(Application.is_open.is_(True))):
-        application.deadline_at = compute_deadline(application, now=now)
-        count += 1
+    with db.session.no_autoflush:
+        for application in db.session.scalars(select(Application).where(Application.is_open.is_(True))
+                                              .options(selectinload(Application.pauses))):
+            application.deadline_at = compute_deadline(application, now=now)
+            count += 1
     if setting is None:
         db.session.add(Setting(name="deadline_rules", value=fingerprint))
     else:

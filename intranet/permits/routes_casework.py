@@ -13,6 +13,7 @@ from ..audit import entries_for
 from ..auth.access import allow
 from ..auth.models import User
 from ..auth.roles import ADVISOR, CSC_STAFF, SERVICE_LEAD, SERVICE_MANAGER, TEAM_LEADER
+from ..dbtx import write_transaction
 from ..extensions import db
 from ..navigation import register_area
 from ..service_rules import rules_in_force
@@ -58,8 +59,11 @@ def _filters_from(args) -> tuple[work_queue.QueueFilters, QueueFilterForm]:
 @bp.get("/queue")
 @allow(*CSC_STAFF)
 def queue():
-    work_queue.ensure_deadlines_current()
-    db.session.commit()
+    if work_queue.deadlines_stale():
+        db.session.rollback()
+        with write_transaction():
+            work_queue.ensure_deadlines_current()
+            db.session.commit()
     filters, form = _filters_from(request.args)
     now = utcnow()
     page = work_queue.page(filters, current_user.id, now)

@@ -122,3 +122,19 @@ def test_issued_item_leaves_the_queue(client, login, seeded):
     post_form(client, f"/applications/{visitor.id}/issue", {})
     html = client.get("/queue?kind=visitor&type=new").get_data(as_text=True)
     assert visitor.reference not in html and "Visitor, new (0)" in html
+
+
+def test_stored_deadlines_follow_a_change_of_rules(client, login, seeded):
+    """A closure day added to the rules moves open items' deadlines the next time the queue opens."""
+    from intranet.permits.models import Setting
+
+    login("advisor")
+    client.get("/queue")
+    item = seeded["apps"][0]
+    original = item.deadline_at
+    item.deadline_at = original.replace(year=original.year - 1)  # as if computed under other rules
+    db.session.get(Setting, "deadline_rules").value = "rules-of-last-year"
+    db.session.commit()
+    client.get("/queue")
+    db.session.refresh(item)
+    assert item.deadline_at == original
