@@ -77,3 +77,10 @@ def issue_permit(actor, customer=None, *, kind: str = "resident", vrm: str = "AB
 def london_noon(day: date) -> datetime:
     """Midday in London on a day: a 'now' that is unambiguous whatever the clocks do."""
     return datetime(day.year, day.month, day.day, 12, 0, tzinfo=LONDON)
+
+
+def fragment_root(html: str) -> str:
+    """An htmx fragment without the <title> a failed submit carries (htmx moves it into the page)."""
+    import re
+
+    return re.sub(r"^\s*<title>.*?</title>\s*", "", html, flags=re.S).lstrip()

@@ -48,3 +48,8 @@ def post_form(client, url: str, data: dict | None = None, *, htmx: bool = False,
     headers = dict(HX) if htmx else {}
     headers["X-CSRFToken"] = token
     return client.post(url, data=data or {}, headers=headers)
+
+
+def fragment_root(html: str) -> str:
+    """An htmx fragment without the <title> a failed submit carries (htmx moves it into the page)."""
+    return re.sub(r"^\s*<title>.*?</title>\s*", "", html, flags=re.S).lstrip()

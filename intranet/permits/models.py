@@ -297,7 +297,11 @@ class Permit(db.Model):
     application: Mapped[Application | None] = relationship(foreign_keys=[application_id])
 
     def covers(self, on: date) -> bool:
-        return self.valid_from <= on <= self.valid_to and (self.ended_at is None or self.ended_at.date() > on)
+        """Enforcement's question; the day a permit ended is a London day, not a UTC one."""
+        from ..timefmt import LONDON
+
+        return self.valid_from <= on <= self.valid_to and (
+            self.ended_at is None or self.ended_at.astimezone(LONDON).date() > on)
 
     def audit_view(self) -> dict:
         return {"number": self.number, "kind": self.kind, "vrm": self.vrm, "zone_id": self.zone_id,

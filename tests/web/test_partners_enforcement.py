@@ -12,7 +12,7 @@ from intranet.permits.casework import CaseworkError, london_today
 from intranet.permits.demo_issued import load_partner_demo
 from intranet.permits.models import PartnerAgreement, PartnerCollection, Permit
 from intranet.timefmt import LONDON
-from tests.permit_factories import issue_permit, london_noon, make_zone
+from tests.permit_factories import fragment_root, issue_permit, london_noon, make_zone
 from tests.support import hx_get, post_form, sign_in
 
 
@@ -103,7 +103,7 @@ def test_team_leader_records_an_agreement_prefilled_from_the_rules(client, login
             **_form_date(date(2026, 4, 1), "valid_from"), **_form_date(date(2027, 3, 31), "valid_to")}
     response = post_form(client, "/partners/new", data, htmx=True)
     html = response.get_data(as_text=True)
-    assert response.status_code == 200 and html.lstrip().startswith('<div id="agreement-form">')
+    assert response.status_code == 200 and fragment_root(html).startswith('<div id="agreement-form">')
     assert "The yearly maximum (10) cannot be less than the maximum per collection (20)" in html
     assert 'value="Sgt Pepper"' in html
     assert db.session.scalar(select(PartnerAgreement)) is None
@@ -147,7 +147,7 @@ def test_advisor_records_a_collection_and_sees_totals(client, login, make_user):
             "collected_by": "PC 123 Smith"}
     response = post_form(client, f"/partners/{agreement.id}/collections", data, htmx=True)
     html = response.get_data(as_text=True)
-    assert response.status_code == 200 and html.lstrip().startswith('<div id="collection-form">')
+    assert response.status_code == 200 and fragment_root(html).startswith('<div id="collection-form">')
     assert "at most 20 permits per collection: 21 is too many" in html and 'value="21"' in html
     response = post_form(client, f"/partners/{agreement.id}/collections", {**data, "quantity": "12"})
     assert response.status_code == 303
@@ -223,7 +223,7 @@ def test_lookup_htmx_fragment_and_empty_and_bad_input(client, login):
     page = client.get("/enforcement")
     assert page.status_code == 200 and "Enter a vehicle registration to see the answer" in page.get_data(as_text=True)
     fragment = hx_get(client, "/enforcement?vrm=AB12CDE").get_data(as_text=True)
-    assert fragment.lstrip().startswith('<div id="lookup-result"') and "<html" not in fragment
+    assert fragment_root(fragment).startswith('<div id="lookup-result"') and "<html" not in fragment
     assert "No: no resident permit covered AB12CDE" in fragment
     bad = client.get("/enforcement?vrm=AB12CDE&on=31&on=2&on=2026").get_data(as_text=True)
     assert "Date must be a real date" in bad and 'value="31"' in bad

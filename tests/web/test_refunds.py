@@ -14,7 +14,7 @@ from intranet.permits.casework import CaseworkError
 from intranet.permits.models import Permit, Refund
 from intranet.sla.model import RefundRules
 from intranet.timefmt import LONDON
-from tests.permit_factories import issue_permit, london_noon
+from tests.permit_factories import fragment_root, issue_permit, london_noon
 from tests.support import hx_get, post_form
 
 YEAR_START = date(2026, 4, 1)
@@ -235,7 +235,7 @@ def test_approval_by_another_team_leader_ends_the_permit_then_it_is_paid(client,
     assert to_pay.status_code == 200
     queue = to_pay.get_data(as_text=True)
     assert "Process refunds" in queue and permit.number in queue
-    assert hx_get(client, "/permits/refunds/to-pay").get_data(as_text=True).lstrip().startswith(
+    assert fragment_root(hx_get(client, "/permits/refunds/to-pay").get_data(as_text=True)).startswith(
         '<div id="refund-results">')
     missing = post_form(client, f"/permits/refunds/{refund.id}/paid", {"payment_reference": ""})
     assert missing.status_code == 200 and "Enter the payment reference of the refund" in missing.get_data(as_text=True)
@@ -255,7 +255,7 @@ def test_refusal_needs_a_note_and_leaves_the_permit_active(client, login, adviso
     login("service_lead")
     response = post_form(client, f"/permits/refunds/{refund.id}/decision", {"decision": "refuse"}, htmx=True)
     html = response.get_data(as_text=True)
-    assert response.status_code == 200 and html.lstrip().startswith('<div id="decision-form">')
+    assert response.status_code == 200 and fragment_root(html).startswith('<div id="decision-form">')
     assert "Enter why the refund is refused" in html
     response = post_form(client, f"/permits/refunds/{refund.id}/decision",
                          {"decision": "refuse", "note": "Used all year"})
