@@ -104,3 +104,4 @@ def register(app: Flask) -> None:
     from .complaints.cli import register_cli as register_complaints_cli; register_complaints_cli(app)
     from .printing.cli import register_cli as register_printing_cli; register_printing_cli(app)
     from .reports.cli import register_cli as register_zone_report_cli; register_zone_report_cli(app)
+    from .staffing.cli import register_cli as register_staffing_cli; register_staffing_cli(app)

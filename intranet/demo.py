@@ -72,10 +72,18 @@ def _area_demos(rng: random.Random, *, history: bool) -> list[str]:
         counts = generate_history(rng, zones, staff)
         lines.append(f"Casework: {counts['applications']} applications from {counts['households']} households "
                      f"over {counts['working_days']} working days")
-    try:
-        from .changes.demo import load_demo as load_changes_demo
+    from .changes.demo import load_demo as load_changes_demo
+    from .complaints.demo import load_complaints_demo
 
-        lines += load_changes_demo(_user) or []
-    except ImportError:
-        pass
+    lines += load_changes_demo(_user) or []
+    lines += _as_lines(load_complaints_demo(_user), "Complaints")
     return lines
+
+
+def _as_lines(result, label: str) -> list[str]:
+    """Area demo loaders report lines, a count or nothing; the summary shows each the same way."""
+    if isinstance(result, (list, tuple)):
+        return [str(x) for x in result]
+    if result is None:
+        return []
+    return [f"{label}: {result}"]

@@ -230,6 +230,8 @@ class Workload:
     working_days: int | None = None
     observed_volume: int | None = None
     observed_working_days: int | None = None
+    # Which of the app's own counts feeds this row in the live staffing model (issue 9); None: no live data.
+    measure: str | None = None
 
     @property
     def per_day(self) -> float:
@@ -251,6 +253,8 @@ class Staffing:
     productive_hours_per_fte_week: float
     funded: tuple[FundedPost, ...]
     workloads: tuple[Workload, ...]
+    # Yearly cost of one FTE at each grade, with on-costs (for cost per permit; issue 8).
+    grade_costs_pence: Mapping[str, int] = field(default_factory=frozen_map)
 
     @property
     def funded_fte(self) -> float:
@@ -275,6 +279,36 @@ class Finance:
 
 
 @dataclass(frozen=True)
+class LetterSender:
+    """Who the letters are from: printed on every letter, so it comes from the rules, not the code."""
+
+    organisation: str = ""
+    department: str = ""
+    address: tuple[str, ...] = ()
+    phone: str = ""
+    email: str = ""
+    web: str = ""
+
+
+@dataclass(frozen=True)
+class StockItem:
+    """Stationery the post room keeps: `used_for` is the permit kind that uses one per permit printed."""
+
+    code: str
+    title: str
+    used_for: str | None
+    reorder_level: int
+
+
+@dataclass(frozen=True)
+class PrintingRules:
+    sender: LetterSender = field(default_factory=LetterSender)
+    batch_postage_class: str = "second_class"
+    financial_year_start_month: int = 4
+    stock: tuple[StockItem, ...] = ()
+
+
+@dataclass(frozen=True)
 class ChangeRules:
     notice_clock: str
     request_types: Mapping[str, str]
@@ -282,6 +316,97 @@ class ChangeRules:
     requestor_information: tuple[str, ...]
     assessment: tuple[str, ...]
     approver_roles: tuple[str, ...]
+
+
+DEFAULT_COMPLAINT_CATEGORIES = {
+    "service_delay": "Delay in the service",
+    "staff_conduct": "Staff conduct",
+    "decision": "A decision we made",
+    "communication": "Communication",
+    "policy": "Policy or the scheme itself",
+    "other": "Other",
+}
+
+
+@dataclass(frozen=True)
+class ComplaintRules:
+    """The complaint log's own settings (the SLA names the procedure, not these lists).
+
+    Defaults so a site file written before the complaint log still validates.
+    """
+
+    categories: Mapping[str, str] = field(default_factory=lambda: frozen_map(DEFAULT_COMPLAINT_CATEGORIES))
+    report_year_start_month: int = 4
+
+
+DEFAULT_QUALITY_CRITERIA = {
+    "greeting": "Greeting and identification",
+    "accuracy": "Accurate information and advice",
+    "process": "Followed the permit process",
+    "courtesy": "Courtesy and empathy",
+    "wrap_up": "Clear next steps and record kept",
+}
+
+
+@dataclass(frozen=True)
+class QualityMonitoringRules:
+    """What a team leader scores when evaluating a contact (issue 8). Defaults so older site files validate."""
+
+    criteria: Mapping[str, str] = field(default_factory=lambda: frozen_map(DEFAULT_QUALITY_CRITERIA))
+    score_out_of: int = 5
+
+
+@dataclass(frozen=True)
+class SatisfactionRules:
+    """A survey answer given as a 1-5 score counts as satisfied from this score up."""
+
+    satisfied_from_score: int = 4
+
+
+@dataclass(frozen=True)
+class ServiceReviewRules:
+    """How many days before a service review meeting its attendees are reminded."""
+
+    reminder_days_before: int = 10
+
+
+# The app's own counts the live staffing model can feed a workload row from (issue 9).
+STAFFING_MEASURES = ("resident_permits_issued", "visitor_permits_issued", "post_items", "answered_calls",
+                     "emails", "refunds")
+# Channels an enquiry arrives by; the reply clock is set per channel.
+ENQUIRY_CHANNELS = ("phone", "email", "post", "counter")
+DEFAULT_ENQUIRY_CATEGORIES = {
+    "applying": "Applying for a permit",
+    "renewing": "Renewing a permit",
+    "visitor_permits": "Visitor permits",
+    "eligibility": "Eligibility, zones and streets",
+    "permit_progress": "Where is my permit?",
+    "payments_refunds": "Payments and refunds",
+    "enforcement": "Penalty charge notices and enforcement",
+    "other": "Other",
+}
+DEFAULT_REPLY_CLOCKS = {"phone": 2, "email": 5, "post": 10, "counter": 2}
+
+
+@dataclass(frozen=True)
+class EnquiryRules:
+    """The enquiries log (issue 9): categories, and the reply clock in working days per channel.
+
+    Defaults so a site file written before the log still validates.
+    """
+
+    categories: Mapping[str, str] = field(default_factory=lambda: frozen_map(DEFAULT_ENQUIRY_CATEGORIES))
+    reply_clocks: Mapping[str, int] = field(default_factory=lambda: frozen_map(DEFAULT_REPLY_CLOCKS))
+
+
+@dataclass(frozen=True)
+class CashExceptionRules:
+    """Cash payments taken by exception for enforcement (issue 9): what a penalty charge notice number
+    looks like, the most one receipt may be for, and who may approve one (never its taker)."""
+
+    pcn_pattern: str = "^[A-Z]{2}[0-9]{8}$"
+    max_amount_pence: int = 20000
+    approver_roles: tuple[str, ...] = ("team_leader", "service_lead", "service_manager")
 
 
 @dataclass(frozen=True)
@@ -327,7 +452,14 @@ class Rules:
     at_risk: AtRisk
     variations: tuple[Variation, ...]
     assumptions: tuple[Assumption, ...]
+    printing: PrintingRules = field(default_factory=PrintingRules)
     applied_variations: tuple[str, ...] = ()
+    complaints: ComplaintRules = field(default_factory=ComplaintRules)
+    quality_monitoring: QualityMonitoringRules = field(default_factory=QualityMonitoringRules)
+    satisfaction: SatisfactionRules = field(default_factory=SatisfactionRules)
+    service_reviews: ServiceReviewRules = field(default_factory=ServiceReviewRules)
+    enquiries: EnquiryRules = field(default_factory=EnquiryRules)
+    cash_exceptions: CashExceptionRules = field(default_factory=CashExceptionRules)
     raw: Mapping[str, Any] = field(default_factory=frozen_map, repr=False)
     # (effective_from, Rules) for each distinct variation date, ascending;
     # filled by the loader, shared by every version of the same document.

@@ -20,11 +20,14 @@ import yaml
 from ._reader import Reader, RulesError, describe
 from .model import (
     CLOCK_UNITS, DIRECTIONS, FREQUENCIES, WEEKDAYS, Agreement, Assumption, AtRisk,
-    BusinessContinuity, CalendarRules, ChangeRules, Clock, Closure, Escalation, Extension,
-    Finance, FundedPost, Kpi, LadderStep, Partner, Party, PermitRules, Postage, Recipient,
+    BusinessContinuity, CalendarRules, ChangeRules, Clock, Closure, ComplaintRules, Escalation, Extension,
+    Finance, FundedPost, Kpi, LadderStep, LetterSender, Partner, Party, PermitRules, Postage, PrintingRules,
+    Recipient, StockItem, QualityMonitoringRules, SatisfactionRules, ServiceReviewRules,
     RefundRules, ResidentPermitRules, Reviews, Rules, Staffing, Telephony, Variation,
     VisitorPermitRules, Workload, ZoneReportRules, frozen_map,
 )
+from .model import ENQUIRY_CHANNELS, STAFFING_MEASURES, CashExceptionRules, EnquiryRules
+
 
 __all__ = ["DEFAULT_PATH", "Rules", "RulesError", "load_rules", "rules_from_mapping", "deep_merge"]
 
@@ -38,7 +41,8 @@ _FREE_KEYED = {
     "roles", "clocks", "kpis", "partners", "business_continuity.event_kinds",
     "business_continuity.reduced_targets", "permits.vrm_formats", "staffing.workloads",
     "finance.postage.prices_pence", "finance.postage.history.months",
-    "changes.request_types", "changes.routes", "assumptions",
+    "changes.request_types", "changes.routes", "assumptions", "complaints.categories", "printing.stock",
+    "quality_monitoring.criteria", "staffing.grade_costs_pence", "enquiries.categories",
 }
 
 
@@ -184,8 +188,12 @@ def _build(doc: Any, errors: list[str], applied: tuple[str, ...] = ()) -> Rules 
     telephony = _telephony(top.mapping("telephony"), set(kpis))
     staffing = _staffing(top.mapping("staffing"))
     finance = _finance(top.mapping("finance"))
+    printing = _printing(top.mapping("printing", {}), finance)
     changes = _changes(top.mapping("changes"), role_names, set(clocks))
     at_risk = _at_risk(top.mapping("at_risk"))
+    complaints = _complaints(top.mapping("complaints", {}))
+    quality, satisfaction, service_reviews = _performance(top)
+    enquiries, cash_exceptions = _contacts(top, role_names)
     variations = _variations(top)
     assumptions = _assumptions(top.mapping("assumptions"), doc)
     top.done()
@@ -197,7 +205,9 @@ def _build(doc: Any, errors: list[str], applied: tuple[str, ...] = ()) -> Rules 
         business_continuity=continuity, zone_report=zone_report, permits=permits,
         partners=partners, telephony=telephony, staffing=staffing, finance=finance,
         changes=changes, at_risk=at_risk, variations=variations, assumptions=assumptions,
-        applied_variations=applied, raw=frozen_map(copy.deepcopy(doc)),
+        printing=printing, applied_variations=applied, complaints=complaints, raw=frozen_map(copy.deepcopy(doc)),
+        quality_monitoring=quality, satisfaction=satisfaction, service_reviews=service_reviews,
+        enquiries=enquiries, cash_exceptions=cash_exceptions,
     )
 
 
@@ -531,12 +541,20 @@ def _staffing(r: Reader) -> Staffing:
             daily_volume=daily, annual_volume=annual, working_days=days,
             observed_volume=w.int("observed_volume", None),
             observed_working_days=w.int("observed_working_days", None, minimum=1),
+            measure=w.choice("measure", STAFFING_MEASURES, None),
         ))
         w.done()
+    costs = {}
+    gc = r.mapping("grade_costs_pence", {})
+    for grade in list(gc.data):
+        amount = gc.int(grade, what="a yearly cost in whole pence")
+        if amount is not None:
+            costs[str(grade)] = amount
+    gc.done()
     s = Staffing(
         working_days_per_year=r.int("working_days_per_year", minimum=1, maximum=366),
         productive_hours_per_fte_week=r.number("productive_hours_per_fte_week", positive=True, maximum=168),
-        funded=tuple(funded), workloads=tuple(workloads),
+        funded=tuple(funded), workloads=tuple(workloads), grade_costs_pence=frozen_map(costs),
     )
     r.done()
     return s
@@ -573,6 +591,35 @@ def _finance(r: Reader) -> Finance:
     return Finance(stationery_cost_code=code, stationery_ordered_through=through, postage=postage)
 
 
+def _printing(r: Reader, finance: Finance) -> PrintingRules:
+    """Letters' sender, the batch postage class and the stock kept; optional, so older site files validate."""
+    s = r.mapping("sender", {})
+    email = s.str("email", "")
+    if email and not _EMAIL_RE.match(email):
+        s.error(f"expected an email address, got {email!r}", "email")
+    sender = LetterSender(organisation=s.str("organisation", ""), department=s.str("department", ""),
+                          address=s.str_list("address", []), phone=s.str("phone", ""), email=email,
+                          web=s.str("web", ""))
+    s.done()
+    po = r.mapping("postage", {})
+    batch_class = po.str("batch_class", "second_class")
+    prices = finance.postage.prices_pence if finance and finance.postage else {}
+    if batch_class and prices and batch_class not in prices:
+        po.error(f"unknown postage class {batch_class!r}; known: {', '.join(prices)}", "batch_class")
+    po.done()
+    stock = []
+    for code, item in r.mapping("stock", {}).items():
+        stock.append(StockItem(code=code, title=item.str("title"),
+                               used_for=item.choice("used_for", ("resident", "visitor"), None),
+                               reorder_level=item.int("reorder_level")))
+        item.done()
+    rules = PrintingRules(sender=sender, batch_postage_class=batch_class,
+                          financial_year_start_month=r.int("financial_year_start_month", 4, minimum=1, maximum=12),
+                          stock=tuple(stock))
+    r.done()
+    return rules
+
+
 def _changes(r: Reader, roles: set[str], clocks: set[str]) -> ChangeRules:
     notice = r.str("notice_clock")
     if notice and notice not in clocks:
@@ -587,6 +634,81 @@ def _changes(r: Reader, roles: set[str], clocks: set[str]) -> ChangeRules:
     )
     r.done()
     return c
+
+
+def _complaints(r: Reader) -> ComplaintRules:
+    """Optional section: without it the defaults of ComplaintRules apply."""
+    default = ComplaintRules()
+    categories = default.categories
+    if "categories" in r.data:
+        categories = frozen_map(_str_map(r.mapping("categories")))
+        if r.ok and not categories:
+            r.error("expected at least one category", "categories")
+    c = ComplaintRules(categories=categories,
+                       report_year_start_month=r.int("report_year_start_month", default.report_year_start_month,
+                                                     minimum=1, maximum=12, what="a month number 1-12"))
+    r.done()
+    return c
+
+
+def _performance(top: Reader) -> tuple[QualityMonitoringRules, SatisfactionRules, ServiceReviewRules]:
+    """The KPI inputs' own settings (issue 8): optional sections, so older site files validate."""
+    q = top.mapping("quality_monitoring", {})
+    quality = QualityMonitoringRules()
+    criteria = quality.criteria
+    if "criteria" in q.data:
+        criteria = frozen_map(_str_map(q.mapping("criteria")))
+        if q.ok and not criteria:
+            q.error("expected at least one criterion", "criteria")
+    quality = QualityMonitoringRules(criteria=criteria, score_out_of=q.int(
+        "score_out_of", quality.score_out_of, minimum=1, maximum=100))
+    q.done()
+    s = top.mapping("satisfaction", {})
+    satisfaction = SatisfactionRules(satisfied_from_score=s.int(
+        "satisfied_from_score", SatisfactionRules().satisfied_from_score, minimum=1, maximum=5,
+        what="a score 1-5"))
+    s.done()
+    v = top.mapping("service_reviews", {})
+    reviews = ServiceReviewRules(reminder_days_before=v.int(
+        "reminder_days_before", ServiceReviewRules().reminder_days_before, minimum=1, maximum=90))
+    v.done()
+    return quality, satisfaction, reviews
+
+
+def _contacts(top: Reader, roles: set[str]) -> tuple[EnquiryRules, CashExceptionRules]:
+    """The enquiries log and cash exceptions (issue 9): optional sections, so older site files validate."""
+    e = top.mapping("enquiries", {})
+    default = EnquiryRules()
+    categories = default.categories
+    if "categories" in e.data:
+        categories = frozen_map(_str_map(e.mapping("categories")))
+        if e.ok and not categories:
+            e.error("expected at least one category", "categories")
+    clocks = dict(default.reply_clocks)
+    if "reply_clocks" in e.data:
+        rc = e.mapping("reply_clocks")
+        clocks = {ch: rc.int(ch, minimum=1, maximum=60, what="a number of working days") for ch in ENQUIRY_CHANNELS}
+        rc.done()
+    e.done()
+    c = top.mapping("cash_exceptions", {})
+    cash_default = CashExceptionRules()
+    pattern = c.str("pcn_pattern", cash_default.pcn_pattern)
+    if pattern:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            c.error(f"not a valid regular expression ({exc})", "pcn_pattern")
+    approvers = c.str_list("approver_roles", list(cash_default.approver_roles))
+    _check_roles(c, "approver_roles", approvers, roles)
+    if c.ok and "approver_roles" in c.data and not approvers:
+        c.error("expected at least one role", "approver_roles")
+    cash = CashExceptionRules(
+        pcn_pattern=pattern,
+        max_amount_pence=c.int("max_amount_pence", cash_default.max_amount_pence, minimum=1,
+                               what="an amount in whole pence"),
+        approver_roles=tuple(approvers))
+    c.done()
+    return EnquiryRules(categories=categories, reply_clocks=frozen_map(clocks)), cash
 
 
 def _at_risk(r: Reader) -> AtRisk:
