@@ -73,6 +73,9 @@ def _register_templates(app: Flask) -> None:
         money=format_pence, percent=timefmt.format_percent,
         dict_without=lambda args, *keys: {k: v for k, v in args.items() if k not in keys})
 
+    # Areas link to each other's pages only where those pages exist in this build.
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+
     from govuk_frontend_wtf.main import WTFormsHelpers
 
     WTFormsHelpers(app)

@@ -19,7 +19,7 @@ from ..extensions import db
 from ..service_rules import rules_in_force
 from ..sla import clock_status, deadline_for
 from ..timefmt import LONDON, format_datetime, utcnow
-from . import numbers
+from . import numbers, signals
 from .models import (OPEN_STATUSES, Application, ClockPause, Customer, EvidenceItem, EvidenceRequest, Permit)
 
 CLOCK = "permit_issue"
@@ -152,6 +152,7 @@ def request_evidence(actor, application: Application, *, method: str, items: lis
     audit.record(actor, "evidence_requested", "application", application.id, before=before,
                  after=application.audit_view(),
                  summary=f"Asked the customer by {method} for: {', '.join(i.replace('_', ' ') for i in items)}")
+    signals.evidence_requested.send(actor, application=application, request=request)
     return request
 
 

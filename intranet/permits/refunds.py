@@ -28,6 +28,7 @@ from ..money import format_pence
 from ..service_rules import rules_in_force
 from ..timefmt import format_date, format_datetime, utcnow
 from .after_issue import status_text
+from . import signals
 from .casework import CaseworkError, add_months, london_today
 from .models import Permit, Refund
 
@@ -238,6 +239,7 @@ def decide(actor, refund: Refund, *, approve: bool, note: str = "", now: datetim
                  after=refund.audit_view(), summary=f"{word}{': ' + note.strip() if note.strip() else ''}")
     if approve:
         _end_permit(actor, permit, refund, now)
+        signals.refund_approved.send(actor, refund=refund)
     else:
         audit.record(actor, "refund_refused", "permit", permit.id, after=refund.audit_view(),
                      summary=f"Refund of {format_pence(refund.amount_pence)} refused: {note.strip()}")

@@ -308,3 +308,21 @@ def test_refund_pages_are_refused_to_parking_team(client, login):
     login("parking_team")
     assert client.get("/permits/refunds").status_code == 403
     assert client.get("/permits/refunds/to-pay").status_code == 403
+
+
+def test_approving_a_refund_sends_the_refund_letter(app, advisor, make_user):
+    """Casework announces the approval; printing answers with a letter for the next batch (no email on file)."""
+    from sqlalchemy import select
+
+    from intranet.extensions import db
+    from intranet.permits import refunds
+    from intranet.printing.models import PendingLetter
+
+    permit = _permit(advisor)
+    refund = refunds.request_refund(advisor, permit, refund_from=date(2026, 11, 1), reason="Moved away",
+                                    now=london_noon(date(2026, 12, 4)))
+    db.session.commit()
+    refunds.decide(make_user("team_leader"), refund, approve=True, now=london_noon(date(2026, 12, 4)))
+    db.session.commit()
+    letters = db.session.scalars(select(PendingLetter)).all()
+    assert [(letter.kind, letter.refund_id) for letter in letters] == [("refund", refund.id)]
