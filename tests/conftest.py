@@ -44,22 +44,24 @@ def database_template(tmp_path_factory):
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{template}"'))
         _migrate(make_url(PG_ADMIN_URL).set(database=template).render_as_string(hide_password=False))
-        counter = itertools.count()
-        made: list[str] = []
+        url = make_url(PG_ADMIN_URL).set(database=template).render_as_string(hide_password=False)
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            tables = [row[0] for row in conn.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
+        truncate = text(f"TRUNCATE {', '.join(chr(34) + t + chr(34) for t in tables)} RESTART IDENTITY CASCADE")
 
         def fresh() -> str:
-            name = f"{template}_{next(counter)}"
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-            made.append(name)
-            return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+            """One migrated database, emptied before each test: far quicker than a new database each time."""
+            with engine.connect() as conn:
+                conn.execute(truncate)
+            return url
 
         def drop(url: str) -> None:
-            name = make_url(url).database
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            pass
 
         yield fresh, drop
+        engine.dispose()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
         admin.dispose()
