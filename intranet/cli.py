@@ -88,20 +88,15 @@ def backup_command(path: Path):
 
 
 def register(app: Flask) -> None:
+    """Every area's commands; imported here so `flask --app wsgi --help` lists them all."""
+    from importlib import import_module
+
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_data_command)
     app.cli.add_command(backup_command)
-    from .outbox.cli import register_cli as register_outbox_cli
-
-    register_outbox_cli(app)
-    from .permits.cli_households import register_cli as register_addresses_cli
-    register_addresses_cli(app)
-    from .kpi.cli import register_cli as register_kpi_cli
-    register_kpi_cli(app)
     from .agreement.cli import sla_cli
 
     app.cli.add_command(sla_cli)
-    from .complaints.cli import register_cli as register_complaints_cli; register_complaints_cli(app)
-    from .printing.cli import register_cli as register_printing_cli; register_printing_cli(app)
-    from .reports.cli import register_cli as register_zone_report_cli; register_zone_report_cli(app)
-    from .staffing.cli import register_cli as register_staffing_cli; register_staffing_cli(app)
+    for module in ("outbox.cli", "permits.cli_households", "kpi.cli", "complaints.cli", "printing.cli",
+                   "reports.cli", "staffing.cli"):
+        import_module(f"{__package__}.{module}").register_cli(app)

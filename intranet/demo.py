@@ -74,11 +74,13 @@ def _area_demos(rng: random.Random, *, history: bool) -> list[str]:
                      f"over {counts['working_days']} working days")
     from .changes.demo import load_demo as load_changes_demo
     from .complaints.demo import load_complaints_demo
+    from .contacts.demo import load_contacts_demo
     from .kpi.demo import load_kpi_demo
     from .printing.demo import load_printing_demo
     from .reports.demo import load_zone_report_demo
 
     lines += load_changes_demo(_user) or []
+    lines += _as_lines(load_contacts_demo(rng, _user), "Enquiries and cash")
     lines += _as_lines(load_complaints_demo(_user), "Complaints")
     lines += _as_lines(load_printing_demo(), "Printing")
     lines += _as_lines(load_zone_report_demo(), "Daily zone report")

@@ -77,9 +77,12 @@ def pack_context(month: Month, pack: KpiPack, now: datetime | None = None) -> di
         chart_rows.append({"result": result, "series": series,
                            "alt": charts.alt_text(result.title, series, result.normal_target, result.direction),
                            "src": "data:image/png;base64," + base64.b64encode(png).decode()})
+    from ..staffing.live import staffing_table_for_pack  # the pack reports on the staffing model too
+
     return {"month": month, "pack": pack, "kpis": kpis, "charts": chart_rows, "volumes": month_volumes(month),
             "inputs": month_inputs(month), "costs": month_costs(month), "complaints": complaints_summary(month),
-            "changes": changes_summary(month), "now": now}
+            "changes": changes_summary(month), "now": now,
+            "staffing": staffing_table_for_pack(month.first.year, month.first.month)}
 
 
 def produce(actor, month: Month, now: datetime | None = None) -> KpiPack:
