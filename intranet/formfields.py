@@ -21,11 +21,13 @@ class GovDateField(DateField):
         super().__init__(label, validators, format=format, **kwargs)
 
     def process_formdata(self, valuelist):
-        parts = [str(v).strip() for v in (valuelist or [])][:3]
-        if valuelist is not None and len(parts) < 3:
-            parts += [""] * (3 - len(parts))
-        self.raw_data = parts if valuelist is not None else None
-        if not valuelist or not any(parts):
+        if not valuelist:  # not in the submission at all: keep the default (e.g. today)
+            self.raw_data = None
+            return
+        parts = [str(v).strip() for v in valuelist][:3]
+        parts += [""] * (3 - len(parts))
+        self.raw_data = parts
+        if not any(parts):
             self.data = None
             return
         label = self.label.text
@@ -35,12 +37,66 @@ class GovDateField(DateField):
             raise ValueError(f"{label} must include a {' and '.join(missing)}")
         if not all(p.isdigit() for p in parts) or len(parts[2]) != 4:
             self.data = None
-            raise ValueError(f"{label} must be a real date")
+            raise ValueError(f"{label} must be a real date, like 27 3 2026")
         try:
             self.data = date(int(parts[2]), int(parts[1]), int(parts[0]))
         except ValueError:
             self.data = None
-            raise ValueError(f"{label} must be a real date") from None
+            raise ValueError(f"{label} must be a real date, like 27 3 2026") from None
+
+
+class WholeNumberField(StringField):
+    """A count typed by a person ("1,200" is fine); blank is None; the error names the field and keeps
+    what was typed."""
+
+    widget = GovTextInput()
+
+    def __init__(self, label=None, validators=None, *, maximum: int = 10_000_000, example: str = "20",
+                 unit: str = "", **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.maximum, self.example, self.unit = maximum, example, unit
+
+    def process_formdata(self, valuelist):
+        self.raw = (valuelist[0] if valuelist else "").strip().replace(",", "")
+        self.data = None
+        if self.raw:
+            if not self.raw.isdigit() or int(self.raw) > self.maximum:
+                unit = f" of {self.unit}" if self.unit else ""
+                raise ValueError(f"{self.label.text} must be a whole number{unit}, like {self.example}")
+            self.data = int(self.raw)
+
+    def _value(self):
+        return getattr(self, "raw", None) or ("" if self.data is None else str(self.data))
+
+
+class PoundsField(StringField):
+    """Pounds and pence as typed ("12.50", "£1,200") into integer pence; blank is None."""
+
+    widget = GovTextInput()
+
+    def __init__(self, label=None, validators=None, *, example: str = "15.00", **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.example = example
+
+    def process_formdata(self, valuelist):
+        from .money import parse_pounds
+
+        self.raw = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        if self.raw:
+            try:
+                self.data = parse_pounds(self.raw)
+            except ValueError:
+                raise ValueError(f"{self.label.text} must be an amount in pounds and pence, "
+                                 f"like {self.example}") from None
+            if self.data < 0:
+                self.data = None
+                raise ValueError(f"{self.label.text} must be 0 or more")
+
+    def _value(self):
+        if getattr(self, "raw", None):
+            return self.raw
+        return "" if self.data is None else f"{self.data / 100:.2f}"
 
 
 class TimeField(StringField):

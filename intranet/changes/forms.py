@@ -12,49 +12,14 @@ from wtforms import BooleanField, DateField, RadioField, SelectField, StringFiel
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from ..money import parse_pounds
+from ..formfields import GovDateField, WholeNumberField
 from .models import CHANNELS
 from .services import SORTS, STATUS_LABELS, URGENT_REASONS
 
 
-class GovDateField(DateField):
-    """Day, month and year boxes; the error names the field instead of "Not a valid date value"."""
-
-    widget = GovDateInput()
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators, format="%d %m %Y", **kwargs)
-
-    def process_formdata(self, valuelist):
-        if len(valuelist) != 3:  # not posted (or not by our form): the widget needs three boxes or none
-            self.raw_data = None
-        if not valuelist or not any(v.strip() for v in valuelist):
-            self.data = None
-            return
-        try:
-            self.data = date(int(valuelist[2]), int(valuelist[1]), int(valuelist[0]))
-        except (ValueError, IndexError):
-            self.data = None
-            raise ValueError(f"{self.label.text} must be a real date") from None
-
-
-class WholeNumberField(StringField):
-    """A count: empty is allowed (None), otherwise a whole number 0 or more, named in the error."""
-
-    widget = GovTextInput()
-
-    def process_formdata(self, valuelist):
-        self.raw = (valuelist[0] if valuelist else "").strip().replace(",", "")
-        self.data = None
-        if self.raw:
-            if not self.raw.isdigit():
-                raise ValueError(f"{self.label.text} must be a whole number, like 20")
-            self.data = int(self.raw)
-
-    def _value(self):
-        return getattr(self, "raw", None) or ("" if self.data is None else str(self.data))
-
-
 class MinutesField(WholeNumberField):
+    """Handling minutes: a decimal is allowed (3.5), unlike other counts."""
+
     def process_formdata(self, valuelist):
         self.raw = (valuelist[0] if valuelist else "").strip()
         self.data = None

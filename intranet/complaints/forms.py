@@ -10,7 +10,7 @@ from govuk_frontend_wtf.wtforms_widgets import (GovRadioInput, GovSelect, GovSub
 from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from ..formfields import DateRequired, GovDateField, TimeField
+from ..formfields import DateRequired, GovDateField, TimeField, WholeNumberField
 from ..timefmt import LONDON, utcnow
 from .models import CHANNELS, OUTCOMES, PROCEDURES, SEND_METHODS, STATUSES
 
@@ -28,23 +28,6 @@ def fill_now(date_field, time_field) -> None:
     now = utcnow().astimezone(LONDON)
     date_field.data = now.date()
     time_field.data = f"{now.hour % 12 or 12}:{now:%M}{'am' if now.hour < 12 else 'pm'}"
-
-
-class WholeNumberField(StringField):
-    """A whole number whose error names the field ("Extension must be a whole number, like 5")."""
-
-    widget = GovTextInput()
-
-    def process_formdata(self, valuelist):
-        self.raw = (valuelist[0] if valuelist else "").strip()
-        self.data = None
-        if self.raw:
-            if not self.raw.isdigit() or len(self.raw) > 4:
-                raise ValueError(f"{self.label.text} must be a whole number, like 5")
-            self.data = int(self.raw)
-
-    def _value(self):
-        return getattr(self, "raw", None) or ("" if self.data is None else str(self.data))
 
 
 class LogFilterForm(FlaskForm):
@@ -135,7 +118,7 @@ class RespondForm(FlaskForm):
 class ExtendForm(FlaskForm):
     clock = RadioField("Which clock?", widget=GovRadioInput(), coerce=int,
                        validators=[InputRequired("Select the clock to extend")])
-    length = WholeNumberField("Length of the extension", validators=[InputRequired("Enter the length of the extension")],
+    length = WholeNumberField("Length of the extension", maximum=9999, example="5", validators=[InputRequired("Enter the length of the extension")],
                               description="In the clock's own units (working days)")
     reason = TextAreaField("Reason for the extension", widget=GovTextArea(), validators=[Optional(), Length(max=2000)])
     submit = SubmitField("Extend the clock", widget=GovSubmitInput())

@@ -15,68 +15,10 @@ from wtforms import DateField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import Email, InputRequired, Length, Optional
 
 from ..money import parse_pounds
+from ..formfields import GovDateField, PoundsField, WholeNumberField
 from ..timefmt import LONDON
 from .after_issue import LOST_OR_STOLEN
 from .models import CHANNELS, KINDS
-
-
-class GovDateField(DateField):
-    """Day, month and year boxes; errors name the field, and what was typed is shown again."""
-
-    widget = GovDateInput()
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators, format="%d %m %Y", **kwargs)
-
-    def process_formdata(self, valuelist):
-        if len(valuelist) != 3:  # not submitted: show the default (the widget needs three parts)
-            self.raw_data = None
-            return
-        if not any(v.strip() for v in valuelist):
-            self.data = None
-            return
-        try:
-            self.data = date(int(valuelist[2]), int(valuelist[1]), int(valuelist[0]))
-        except (ValueError, TypeError):
-            self.data = None
-            raise ValueError(f"{self.label.text} must be a real date, like 27 3 2026") from None
-
-
-class WholeNumberField(StringField):
-    """A count: whole number 1 or more; the error names the field; what was typed is kept."""
-
-    widget = GovTextInput()
-
-    def process_formdata(self, valuelist):
-        self.raw = (valuelist[0] if valuelist else "").strip().replace(",", "")
-        self.data = None
-        if self.raw:
-            if not self.raw.isdigit() or int(self.raw) > 1_000_000:
-                raise ValueError(f"{self.label.text} must be a whole number, like 20")
-            self.data = int(self.raw)
-
-    def _value(self):
-        return getattr(self, "raw", None) or ("" if self.data is None else str(self.data))
-
-
-class PoundsField(StringField):
-    """Pounds and pence into integer pence; blank is None."""
-
-    widget = GovTextInput()
-
-    def process_formdata(self, valuelist):
-        self.raw = (valuelist[0] if valuelist else "").strip()
-        self.data = None
-        if self.raw:
-            try:
-                self.data = parse_pounds(self.raw)
-            except ValueError:
-                raise ValueError(f"{self.label.text} must be an amount in pounds and pence, like 15.00") from None
-
-    def _value(self):
-        if getattr(self, "raw", None):
-            return self.raw
-        return "" if self.data is None else f"{self.data / 100:.2f}"
 
 
 class TimeField(StringField):

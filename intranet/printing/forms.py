@@ -11,46 +11,9 @@ from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxInput, GovRadioInput,
 from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from ..formfields import DateRequired, GovDateField
+from ..formfields import DateRequired, GovDateField, PoundsField, WholeNumberField
 from ..money import parse_pounds
 from .models import POSTAGE_CATEGORIES
-
-
-class WholeNumberField(StringField):
-    """A count, 0 or more; what was typed is shown again when it is wrong."""
-
-    widget = GovTextInput()
-
-    def process_formdata(self, valuelist):
-        self.raw = (valuelist[0] if valuelist else "").strip().replace(",", "")
-        self.data = None
-        if self.raw:
-            if not self.raw.isdigit() or int(self.raw) > 10_000_000:
-                raise ValueError(f"{self.label.text} must be a whole number, like 500")
-            self.data = int(self.raw)
-
-    def _value(self):
-        return getattr(self, "raw", None) or ("" if self.data is None else str(self.data))
-
-
-class PoundsField(StringField):
-    """Pounds and pence into integer pence."""
-
-    widget = GovTextInput()
-
-    def process_formdata(self, valuelist):
-        self.raw = (valuelist[0] if valuelist else "").strip()
-        self.data = None
-        if self.raw:
-            try:
-                self.data = parse_pounds(self.raw)
-            except ValueError:
-                raise ValueError(f"{self.label.text} must be an amount in pounds and pence, like 149.50") from None
-
-    def _value(self):
-        if getattr(self, "raw", None):
-            return self.raw
-        return "" if self.data is None else f"{self.data / 100:.2f}"
 
 
 class BatchForm(FlaskForm):
