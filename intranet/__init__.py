@@ -159,7 +159,7 @@ def _register_request_hooks(app: Flask) -> None:
     from .auth.access import is_public, may_use
     from .auth.sso import login_from_remote_user
     from .htmx import is_htmx
-    from .navigation import areas_for
+    from .navigation import areas_for, in_bar
 
     @app.before_request
     def check_access():
@@ -192,7 +192,8 @@ def _register_request_hooks(app: Flask) -> None:
 
         signed_in = has_request_context() and current_user.is_authenticated
         areas = areas_for(current_user.roles) if signed_in else []
-        return {"nav_areas": areas, "council_name": app.config["COUNCIL_NAME"],
+        return {"nav_areas": [a for a in areas if in_bar(a)], "home_areas": areas,
+                "council_name": app.config["COUNCIL_NAME"],
                 "service_name": "Parking Permits Desk", "role_labels": ROLE_LABELS}
 
 
