@@ -162,6 +162,19 @@ def figure(name: str, month_text: str):
 
 # ------------------------------------------------------------------------------ telephony
 
+def _uploaded_csv(form) -> bytes | None:
+    """The uploaded file's bytes, or None with the reason on the form's file field."""
+    upload = form.file.data
+    data = upload.read() if upload and upload.filename else b""
+    if not upload or not upload.filename:
+        form.file.errors = list(form.file.errors) + ["Select a CSV file"]
+        return None
+    if not data:
+        form.file.errors = list(form.file.errors) + ["The selected file is empty"]
+        return None
+    return data
+
+
 @bp.route("/calls/import", methods=["GET", "POST"])
 @allow(*RECORDERS)
 def calls_import():
@@ -171,13 +184,8 @@ def calls_import():
     form = CallsImportForm()
     problems: list[str] = []
     if form.validate_on_submit():
-        upload = form.file.data
-        data = upload.read() if upload and upload.filename else b""
-        if not upload or not upload.filename:
-            form.file.errors = list(form.file.errors) + ["Select a CSV file"]
-        elif not data:
-            form.file.errors = list(form.file.errors) + ["The selected file is empty"]
-        else:
+        upload, data = form.file.data, _uploaded_csv(form)
+        if data is not None:
             try:
                 report = import_calls(current_user, data, filename=upload.filename, replace=form.replace.data)
             except TelephonyImportError as exc:
@@ -309,13 +317,8 @@ def satisfaction_import():
     form = UploadForm()
     problems: list[str] = []
     if form.validate_on_submit():
-        upload = form.file.data
-        data = upload.read() if upload and upload.filename else b""
-        if not upload or not upload.filename:
-            form.file.errors = list(form.file.errors) + ["Select a CSV file"]
-        elif not data:
-            form.file.errors = list(form.file.errors) + ["The selected file is empty"]
-        else:
+        upload, data = form.file.data, _uploaded_csv(form)
+        if data is not None:
             try:
                 count = import_responses(current_user, data, upload.filename)
             except SatisfactionError as exc:
