@@ -401,13 +401,18 @@ def pack_produce(month_text: str):
     month = _reportable_month_or_404(month_text)
     if not ButtonForm().validate_on_submit():
         abort(400)
+    return _pack_action(month, lambda: produce(current_user, month), (PackError, PdfError), "produced")
+
+
+def _pack_action(month, action, refusals: tuple, done: str):
+    """One transaction per pack action; a refusal comes back to the pack page in words, nothing saved."""
     try:
-        produce(current_user, month)
-    except (PackError, PdfError) as exc:
+        action()
+    except refusals as exc:
         db.session.rollback()
         return htmx.redirect_response(url_for("kpi.pack", month_text=month.key, error=str(exc)[:300]))
     db.session.commit()
-    return htmx.redirect_response(url_for("kpi.pack", month_text=month.key, produced=1))
+    return htmx.redirect_response(url_for("kpi.pack", month_text=month.key, **{done: 1}))
 
 
 @bp.get("/packs/<month_text>/pdf")
@@ -433,13 +438,7 @@ def pack_distribute(month_text: str):
         abort(404)
     if not ButtonForm().validate_on_submit():
         abort(400)
-    try:
-        distribute(current_user, existing)
-    except (PackError, ValueError) as exc:
-        db.session.rollback()
-        return htmx.redirect_response(url_for("kpi.pack", month_text=month.key, error=str(exc)[:300]))
-    db.session.commit()
-    return htmx.redirect_response(url_for("kpi.pack", month_text=month.key, distributed=1))
+    return _pack_action(month, lambda: distribute(current_user, existing), (PackError, ValueError), "distributed")
 
 
 # ------------------------------------------------------------------------------ service reviews
